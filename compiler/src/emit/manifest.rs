@@ -1,0 +1,182 @@
+//! `manifest.json`: the contract with every tool around dpc. The field
+//! names and shapes of DESIGN.md are stable; fields are only ever added.
+
+use super::{own_input_table, port_table};
+use crate::check::CheckedMesh;
+use crate::load::InputKind;
+use crate::resolve::{InputSource, Mesh};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    mesh: &'a str,
+    dpc_version: &'static str,
+    products: Vec<ProductEntry<'a>>,
+    lineage: Lineage<'a>,
+}
+
+#[derive(Serialize)]
+struct ProductEntry<'a> {
+    id: &'a str,
+    domain: &'a str,
+    name: &'a str,
+    target: &'static str,
+    owner: &'a str,
+    description: Option<&'a str>,
+    inputs: Vec<InputEntry<'a>>,
+    outputs: Vec<OutputEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct InputEntry<'a> {
+    name: &'a str,
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    product: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    physical: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    columns: Option<Vec<ColumnEntry>>,
+}
+
+#[derive(Serialize)]
+struct OutputEntry<'a> {
+    name: &'a str,
+    version: u32,
+    description: Option<&'a str>,
+    materialization: &'static str,
+    physical: String,
+    contract: bool,
+    columns: Vec<ColumnEntry>,
+    job: String,
+    schedule: Option<&'a str>,
+    freshness: Option<&'a str>,
+    unique_key: &'a [String],
+    consumers: &'a [String],
+}
+
+#[derive(Serialize)]
+struct ColumnEntry {
+    name: String,
+    #[serde(rename = "type")]
+    ty: String,
+    nullable: bool,
+    classification: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Lineage<'a> {
+    products: Vec<Edge<'a>>,
+    columns: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct Edge<'a> {
+    from: &'a str,
+    to: &'a str,
+}
+
+pub fn manifest(mesh: &Mesh, checked: &CheckedMesh) -> Result<String, String> {
+    let mut products = vec![];
+    for (pi, p) in mesh.products.iter().enumerate() {
+        let target = p.target();
+        let mut inputs = vec![];
+        for input in &p.inputs {
+            let entry = match input.source {
+                InputSource::Port { product, port, version } => {
+                    let up = &mesh.products[product.0 as usize];
+                    InputEntry {
+                        name: &input.name,
+                        kind: InputKind::Product.name(),
+                        product: Some(&up.id),
+                        port: Some(&up.outputs[port].name),
+                        version: Some(version),
+                        physical: Some(target.physical(mesh, up, &port_table(&up.outputs[port]))?.plain),
+                        columns: None,
+                    }
+                }
+                _ => InputEntry {
+                    name: &input.name,
+                    kind: input.kind.name(),
+                    product: None,
+                    port: None,
+                    version: None,
+                    physical: Some(target.physical(mesh, p, &own_input_table(input))?.plain),
+                    columns: Some(
+                        input
+                            .columns
+                            .iter()
+                            .map(|c| ColumnEntry {
+                                name: c.name.clone(),
+                                ty: target.type_name(&c.ty),
+                                nullable: !c.required,
+                                classification: c.classification.clone(),
+                                description: c.description.clone(),
+                            })
+                            .collect(),
+                    ),
+                },
+            };
+            inputs.push(entry);
+        }
+        let mut outputs = vec![];
+        for (oi, o) in p.outputs.iter().enumerate() {
+            let schema = checked.ports[pi][oi].schema.clone().unwrap_or_default();
+            let columns = schema
+                .iter()
+                .map(|c| {
+                    let declared = o.columns.as_ref().and_then(|cols| cols.iter().find(|d| d.name.eq_ignore_ascii_case(&c.name)));
+                    ColumnEntry {
+                        name: c.name.clone(),
+                        ty: target.type_name(&c.ty),
+                        nullable: c.nullable,
+                        classification: declared.map(|d| d.classification.clone()).unwrap_or_default(),
+                        description: declared.and_then(|d| d.description.clone()),
+                    }
+                })
+                .collect();
+            outputs.push(OutputEntry {
+                name: &o.name,
+                version: o.version,
+                description: o.description.as_deref(),
+                materialization: o.materialization.name(),
+                physical: target.physical(mesh, p, &port_table(o))?.plain,
+                contract: o.columns.is_some(),
+                columns,
+                job: format!("{}/{}__{}/jobs/{}.sql", target.kind().name(), p.domain, p.name, o.name),
+                schedule: o.schedule.as_deref(),
+                freshness: o.freshness.as_deref(),
+                unique_key: &o.unique_key,
+                consumers: &o.consumers,
+            });
+        }
+        products.push(ProductEntry {
+            id: &p.id,
+            domain: &p.domain,
+            name: &p.name,
+            target: p.target.name(),
+            owner: &p.owner,
+            description: p.description.as_deref(),
+            inputs,
+            outputs,
+        });
+    }
+    let edges = mesh
+        .edges
+        .iter()
+        .map(|(a, b)| Edge { from: &mesh.products[a.0 as usize].id, to: &mesh.products[b.0 as usize].id })
+        .collect();
+    let manifest = Manifest {
+        mesh: &mesh.name,
+        dpc_version: env!("CARGO_PKG_VERSION"),
+        products,
+        lineage: Lineage { products: edges, columns: vec![] },
+    };
+    serde_json::to_string_pretty(&manifest).map(|s| s + "\n").map_err(|e| e.to_string())
+}

@@ -1,0 +1,73 @@
+//! dpc: a compiler for data products. See `docs/ARCHITECTURE.md`.
+//!
+//! The pipeline: [`load`] → [`resolve`] → [`sql`] → [`check`] → [`emit`],
+//! driven by [`compile`]. Only [`load::read_tree`] and [`write`] touch the
+//! disk; everything between is pure.
+
+pub mod check;
+pub mod codes;
+pub mod diagnostic;
+pub mod emit;
+pub mod init;
+pub mod load;
+pub mod resolve;
+pub mod span;
+pub mod sql;
+pub mod target;
+pub mod types;
+pub mod write;
+
+use diagnostic::Diagnostic;
+use emit::Artifact;
+use span::Sources;
+
+/// What a run of the compiler gives: every diagnostic, and the artifacts
+/// when they were asked for and the mesh has no errors.
+pub struct Compilation {
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+    pub artifacts: Option<Vec<Artifact>>,
+}
+
+impl Compilation {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Runs every stage over the files of a mesh.
+pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
+    let (sources, raw, mut diags) = load::load_mesh(tree);
+    let Some(mesh) = resolve::resolve_mesh(&raw, &mut diags) else {
+        diagnostic::sort(&mut diags, &sources);
+        return Compilation { sources, diagnostics: diags, artifacts: None };
+    };
+    let queries: Vec<Vec<Option<sql::ParsedQuery>>> = mesh
+        .products
+        .iter()
+        .map(|p| {
+            p.outputs
+                .iter()
+                .map(|o| {
+                    let file = o.query_file?;
+                    sql::parse_query(file, sources.get(file), p.target()).map_err(|d| diags.push(d)).ok()
+                })
+                .collect()
+        })
+        .collect();
+    let checked = check::check_mesh(&mesh, &queries, &sources, &mut diags);
+    diagnostic::sort(&mut diags, &sources);
+    let artifacts = if emit_artifacts && !diags.iter().any(Diagnostic::is_error) {
+        match emit::emit_mesh(&mesh, &checked, &sources) {
+            Ok(a) => Some(a),
+            Err(e) => {
+                // A template or naming bug in dpc itself, not in the mesh.
+                diags.push(Diagnostic::error(codes::NOT_CHECKED, format!("internal error while emitting: {e}")));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    Compilation { sources, diagnostics: diags, artifacts }
+}

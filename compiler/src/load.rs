@@ -1,0 +1,463 @@
+//! Stage 1, load: from the files of a mesh repository to the raw model.
+//!
+//! [`read_tree`] is the only function here that touches the disk: it finds
+//! `dpc.toml` and every `product.toml` and `.sql` file below `products/`.
+//! [`load_mesh`] is pure: it parses the TOML (keeping every span) into a
+//! [`RawMesh`] and reports every file's syntax and schema errors.
+
+use crate::codes;
+use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::span::{FileId, Sources, Span};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+pub const MESH_FILE: &str = "dpc.toml";
+pub const PRODUCT_FILE: &str = "product.toml";
+
+// ------------------------------------------------------------------ the disk
+
+/// The files of a mesh, read into memory, keyed by mesh-relative path.
+#[derive(Debug, Default)]
+pub struct SourceTree {
+    pub files: BTreeMap<String, String>,
+}
+
+/// The nearest directory at or above `start` that holds a `dpc.toml`.
+pub fn find_root(start: &Path) -> Option<PathBuf> {
+    start.ancestors().find(|d| d.join(MESH_FILE).is_file()).map(Path::to_path_buf)
+}
+
+/// Reads `dpc.toml` and every `product.toml` and `*.sql` below `products/`.
+pub fn read_tree(root: &Path) -> std::io::Result<SourceTree> {
+    let mut files = BTreeMap::new();
+    let read = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", p.display())))
+    };
+    files.insert(MESH_FILE.to_string(), read(&root.join(MESH_FILE))?);
+    let products = root.join("products");
+    if products.is_dir() {
+        for entry in walkdir::WalkDir::new(&products).sort_by_file_name() {
+            let entry = entry.map_err(std::io::Error::other)?;
+            let name = entry.file_name().to_string_lossy();
+            if !entry.file_type().is_file() || !(name == PRODUCT_FILE || name.ends_with(".sql")) {
+                continue;
+            }
+            let rel = entry.path().strip_prefix(root).map_err(std::io::Error::other)?;
+            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            files.insert(rel, read(entry.path())?);
+        }
+    }
+    Ok(SourceTree { files })
+}
+
+// ---------------------------------------------------------------- raw model
+
+/// A map that keeps the order of the document and the span of every key.
+#[derive(Debug)]
+pub struct Entries<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Entries(vec![])
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Visitor<V> {
+            type Value = Entries<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries<V>, A::Error> {
+                let mut entries = vec![];
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(Visitor(std::marker::PhantomData))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Bigquery,
+    Athena,
+}
+
+impl TargetKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetKind::Bigquery => "bigquery",
+            TargetKind::Athena => "athena",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshFile {
+    pub mesh: Spanned<MeshSection>,
+    #[serde(default)]
+    pub targets: TargetsSection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeshSection {
+    pub name: Spanned<String>,
+    pub default_target: Option<Spanned<TargetKind>>,
+    pub description: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsSection {
+    pub bigquery: Option<Spanned<BigQuerySettings>>,
+    pub athena: Option<Spanned<AthenaSettings>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BigQuerySettings {
+    /// The GCP project that holds the product datasets.
+    pub project: Spanned<String>,
+    /// The dataset location (`EU`, `US`, `europe-west3`, ...).
+    pub location: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AthenaSettings {
+    pub bucket: Spanned<String>,
+    pub workgroup: Option<Spanned<String>>,
+    pub region: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductFile {
+    pub name: Spanned<String>,
+    pub domain: Spanned<String>,
+    pub owner: Spanned<String>,
+    pub description: Option<Spanned<String>>,
+    pub target: Option<Spanned<TargetKind>>,
+    #[serde(default)]
+    pub inputs: Entries<Spanned<InputDef>>,
+    #[serde(default)]
+    pub outputs: Entries<Spanned<OutputDef>>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputKind {
+    #[default]
+    Product,
+    Export,
+    File,
+    Feed,
+}
+
+impl InputKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            InputKind::Product => "product",
+            InputKind::Export => "export",
+            InputKind::File => "file",
+            InputKind::Feed => "feed",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputDef {
+    pub kind: Option<Spanned<InputKind>>,
+    pub description: Option<Spanned<String>>,
+    pub product: Option<Spanned<String>>,
+    pub port: Option<Spanned<String>>,
+    pub version: Option<Spanned<u32>>,
+    pub columns: Option<Spanned<Entries<Spanned<ColumnDef>>>>,
+    pub uri: Option<Spanned<String>>,
+    pub format: Option<Spanned<String>>,
+    pub key: Option<Spanned<OneOrMany>>,
+    pub event_time: Option<Spanned<String>>,
+    pub freshness: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Materialization {
+    View,
+    Table,
+    Incremental,
+}
+
+impl Materialization {
+    pub fn name(self) -> &'static str {
+        match self {
+            Materialization::View => "view",
+            Materialization::Table => "table",
+            Materialization::Incremental => "incremental",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    Merge,
+    Append,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Granularity {
+    Hour,
+    Day,
+    Month,
+    Year,
+}
+
+impl Granularity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Granularity::Hour => "HOUR",
+            Granularity::Day => "DAY",
+            Granularity::Month => "MONTH",
+            Granularity::Year => "YEAR",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PartitionDef {
+    Column(String),
+    Detailed(PartitionDetail),
+}
+
+// Untagged enums buffer their input, which loses toml's spans: the values
+// inside carry none, and diagnostics point at the whole `partition_by`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionDetail {
+    pub column: String,
+    pub granularity: Option<Granularity>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn items(&self) -> Vec<&String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v.iter().collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputDef {
+    pub version: Spanned<u32>,
+    pub description: Option<Spanned<String>>,
+    pub query: Option<Spanned<String>>,
+    pub materialization: Option<Spanned<Materialization>>,
+    pub strategy: Option<Spanned<Strategy>>,
+    pub unique_key: Option<Spanned<OneOrMany>>,
+    pub partition_by: Option<Spanned<PartitionDef>>,
+    pub cluster_by: Option<Spanned<Vec<Spanned<String>>>>,
+    pub schedule: Option<Spanned<String>>,
+    pub freshness: Option<Spanned<String>>,
+    pub consumers: Option<Spanned<Vec<Spanned<String>>>>,
+    pub sunset: Option<Spanned<String>>,
+    pub columns: Option<Spanned<Entries<Spanned<ColumnDef>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDef {
+    #[serde(rename = "type")]
+    pub ty: Option<Spanned<String>>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub unique: bool,
+    pub description: Option<Spanned<String>>,
+    pub accepted_values: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    pub classification: Option<Spanned<OneOrMany>>,
+}
+
+/// A parsed `product.toml`, with the file it came from.
+#[derive(Debug)]
+pub struct RawProduct {
+    pub file: FileId,
+    /// The product's directory, relative to the mesh root.
+    pub dir: String,
+    pub def: ProductFile,
+    /// For each output (same order), the query file if it exists.
+    pub query_files: Vec<Option<FileId>>,
+}
+
+/// The whole mesh as written: `dpc.toml` and every product that parsed.
+#[derive(Debug)]
+pub struct RawMesh {
+    pub mesh_file: FileId,
+    pub mesh: Option<MeshFile>,
+    pub products: Vec<RawProduct>,
+}
+
+// ------------------------------------------------------------------- parsing
+
+pub fn span<T>(file: FileId, s: &Spanned<T>) -> Span {
+    Span::new(file, s.span())
+}
+
+/// Parses every definition. Returns the sources (every file read), the raw
+/// mesh and the diagnostics of every file that failed to parse.
+pub fn load_mesh(tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
+    let mut sources = Sources::default();
+    let mut diags = vec![];
+    let mut ids = BTreeMap::new();
+    for (path, text) in tree.files {
+        let id = sources.add(path.clone(), text);
+        ids.insert(path, id);
+    }
+    let mesh_file = ids.get(MESH_FILE).copied().unwrap_or_else(|| sources.add(MESH_FILE.into(), String::new()));
+    let mesh = parse_toml::<MeshFile>(&sources, mesh_file, &mut diags);
+
+    let mut products = vec![];
+    for (path, &file) in &ids {
+        if !(path == PRODUCT_FILE || path.ends_with("/product.toml")) {
+            continue;
+        }
+        let Some(def) = parse_toml::<ProductFile>(&sources, file, &mut diags) else { continue };
+        let dir = path.strip_suffix(PRODUCT_FILE).unwrap_or("").trim_end_matches('/').to_string();
+        let query_files = def
+            .outputs
+            .0
+            .iter()
+            .map(|(name, out)| {
+                let query = out.get_ref().query.as_ref();
+                let rel = query.map_or_else(|| format!("{}.sql", name.get_ref()), |q| q.get_ref().clone());
+                if rel.starts_with('/') || rel.split('/').any(|p| p == ".." || p.is_empty()) {
+                    let at = query.map_or_else(|| span(file, name), |q| span(file, q));
+                    diags.push(
+                        Diagnostic::error(codes::INVALID_NAME, format!("query path `{rel}` leaves the product's directory"))
+                            .label(at, "not a path inside the product's directory")
+                            .help("name a `.sql` file next to product.toml, such as `query = \"orders.sql\"`"),
+                    );
+                    return None;
+                }
+                let full = if dir.is_empty() { rel.clone() } else { format!("{dir}/{rel}") };
+                let found = ids.get(&full).copied();
+                if found.is_none() {
+                    let at = query.map_or_else(|| span(file, name), |q| span(file, q));
+                    let siblings: Vec<&str> = ids
+                        .keys()
+                        .filter_map(|p| p.strip_prefix(&format!("{dir}/")))
+                        .filter(|p| p.ends_with(".sql") && !p.contains('/'))
+                        .collect();
+                    let mut d = Diagnostic::error(
+                        codes::MISSING_QUERY_FILE,
+                        format!("query file `{full}` of output port `{}` does not exist", name.get_ref()),
+                    )
+                    .label(at, "no such file next to product.toml");
+                    d = match did_you_mean(&rel, siblings.iter().copied()) {
+                        Some(m) => d.help(m),
+                        None if query.is_none() => d.help(format!(
+                            "create `{rel}`, or name the query file with `query = \"...\"` in [outputs.{}]",
+                            name.get_ref()
+                        )),
+                        None => d.help(format!("create `{rel}` next to product.toml")),
+                    };
+                    diags.push(d);
+                }
+                found
+            })
+            .collect();
+        products.push(RawProduct { file, dir, def, query_files });
+    }
+    (sources, RawMesh { mesh_file, mesh, products }, diags)
+}
+
+/// Parses one TOML file into `T`, turning toml's error into a diagnostic.
+fn parse_toml<T: serde::de::DeserializeOwned>(sources: &Sources, file: FileId, diags: &mut Vec<Diagnostic>) -> Option<T> {
+    let text = &sources.get(file).text;
+    match toml::from_str::<T>(text) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            diags.push(toml_error(file, text, &e));
+            None
+        }
+    }
+}
+
+fn toml_error(file: FileId, text: &str, e: &toml::de::Error) -> Diagnostic {
+    let range = e.span().unwrap_or(0..0);
+    let at = Span::new(file, range.clone());
+    let message = e.message().trim().to_string();
+    let quoted = |s: &str| -> Vec<String> {
+        s.split('`').skip(1).step_by(2).map(str::to_string).collect()
+    };
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        // "unknown field `x`, expected one of `a`, `b`" / "expected `a` or `b`"
+        let names = quoted(rest);
+        let (found, expected) = names.split_first().map_or(("", &[][..]), |(f, e)| (f.as_str(), e));
+        let mut d = Diagnostic::error(codes::UNKNOWN_KEY, format!("unknown key `{found}`"))
+            .label(at, "not a key of this table");
+        d = match did_you_mean(found, expected.iter().map(String::as_str)) {
+            Some(m) => d.help(m),
+            None if !expected.is_empty() => d.help(format!("the keys here are: {}", expected.join(", "))),
+            None => d,
+        };
+        return d;
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let names = quoted(rest);
+        let (found, expected) = names.split_first().map_or(("", &[][..]), |(f, e)| (f.as_str(), e));
+        let mut d = Diagnostic::error(codes::UNKNOWN_VARIANT, format!("`{found}` is not an allowed value here"))
+            .label(at, format!("expected one of: {}", expected.join(", ")));
+        if let Some(m) = did_you_mean(found, expected.iter().map(String::as_str)) {
+            d = d.help(m);
+        }
+        return d;
+    }
+    let is_syntax = !message.starts_with("invalid type")
+        && !message.starts_with("missing field")
+        && !message.starts_with("invalid value")
+        && !message.starts_with("data did not match")
+        && !message.starts_with("invalid length");
+    if is_syntax {
+        let at = if range.is_empty() && range.start < text.len() { Span::new(file, range.start..range.start + 1) } else { at };
+        return Diagnostic::error(codes::TOML_SYNTAX, format!("TOML syntax error: {message}")).label(at, message);
+    }
+    if let Some(rest) = message.strip_prefix("missing field ") {
+        let key = quoted(rest).into_iter().next().unwrap_or_default();
+        // toml points at the whole table; the table's first line is enough.
+        let line_end = text[range.start.min(text.len())..].find('\n').map_or(range.end, |i| range.start + i);
+        let at = Span::new(file, range.start..line_end.min(range.end).max(range.start));
+        return Diagnostic::error(codes::INVALID_VALUE, format!("missing key `{key}`"))
+            .label(at, format!("this table needs `{key}`"))
+            .help(format!("add `{key} = ...`"));
+    }
+    if message.starts_with("data did not match") {
+        return Diagnostic::error(codes::INVALID_VALUE, "invalid value").label(at, "not a value this key accepts").help(
+            "see docs/LANGUAGE.md for the forms this key takes (for example a column name or { column = \"...\", granularity = \"day\" })",
+        );
+    }
+    Diagnostic::error(codes::INVALID_VALUE, message.clone()).label(at, message)
+}

@@ -1,0 +1,195 @@
+//! The `dpc` command line: the only place that prints or exits.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use dpc::{codes, diagnostic, load, Compilation};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "dpc", version, about = "A compiler for data products: check a data mesh and build its BigQuery artifacts.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct MeshArgs {
+    /// The mesh directory (default: the nearest directory with a dpc.toml, from the current one up).
+    #[arg(long, short = 'C', value_name = "DIR")]
+    path: Option<PathBuf>,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check every product of the mesh and report all errors.
+    Check(MeshArgs),
+    /// Check the mesh and write its artifacts (DDL, jobs, checks, manifest).
+    Build {
+        #[command(flatten)]
+        mesh: MeshArgs,
+        /// Output directory (default: target/dpc under the mesh root).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Explain a diagnostic code, or list every code.
+    Explain {
+        /// A code such as DPC0302.
+        code: Option<String>,
+        /// List every code with its title.
+        #[arg(long)]
+        list: bool,
+        /// List the functions of the BigQuery catalog and their count.
+        #[arg(long)]
+        functions: bool,
+    },
+    /// Create a new mesh with one product that checks clean.
+    Init {
+        /// Where to create it (default: the current directory).
+        dir: Option<PathBuf>,
+        /// The mesh name (default: the directory's name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => run(&args, None, false),
+        Command::Build { mesh, out } => run(&mesh, out, true),
+        Command::Explain { code, list, functions } => explain(code, list, functions),
+        Command::Init { dir, name } => init(dir, name),
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool) -> ExitCode {
+    let start = match &args.path {
+        Some(p) => p.clone(),
+        None => match std::env::current_dir() {
+            Ok(d) => d,
+            Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
+        },
+    };
+    let Some(root) = load::find_root(&start) else {
+        return usage_error(&format!("no dpc.toml in {} or any parent directory (run `dpc init` to create a mesh)", start.display()));
+    };
+    let tree = match load::read_tree(&root) {
+        Ok(t) => t,
+        Err(e) => return usage_error(&e.to_string()),
+    };
+    let compilation = dpc::compile(tree, build);
+    report(&compilation, args.format);
+    if compilation.has_errors() {
+        return ExitCode::from(1);
+    }
+    if let Some(artifacts) = &compilation.artifacts {
+        let out = out.unwrap_or_else(|| root.join("target").join("dpc"));
+        if let Err(e) = dpc::write::write_artifacts(&out, artifacts) {
+            return usage_error(&format!("cannot write {}: {e}", out.display()));
+        }
+        if args.format == Format::Human {
+            eprintln!("wrote {} files to {}", artifacts.len(), display_relative(&out));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn display_relative(p: &Path) -> String {
+    std::env::current_dir().ok().and_then(|d| p.strip_prefix(d).ok().map(|r| r.display().to_string())).unwrap_or_else(|| p.display().to_string())
+}
+
+fn report(c: &Compilation, format: Format) {
+    match format {
+        Format::Json => print!("{}", diagnostic::render_json(&c.diagnostics, &c.sources)),
+        Format::Human => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            eprint!("{}", diagnostic::render_human(&c.diagnostics, &c.sources, color));
+            let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
+            let warnings = c.diagnostics.iter().filter(|d| d.severity == diagnostic::Severity::Warning).count();
+            let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
+            if errors > 0 {
+                eprintln!("error: {}, {}", plural(errors, "error"), plural(warnings, "warning"));
+            } else {
+                eprintln!("ok: no errors, {}", plural(warnings, "warning"));
+            }
+        }
+    }
+}
+
+fn explain(code: Option<String>, list: bool, functions: bool) -> ExitCode {
+    if functions {
+        let target = dpc::target::target_for(load::TargetKind::Bigquery);
+        let all = target.catalog().sorted();
+        let signatures: usize = all.iter().map(|f| f.signatures.len()).sum();
+        for f in &all {
+            println!("{:<14} {:<10} {}", f.category, format!("{:?}", f.kind).to_lowercase(), f.name);
+        }
+        println!("{} BigQuery functions, {} signatures (missing ones: stdlib/bigquery/MISSING.md)", all.len(), signatures);
+        return ExitCode::SUCCESS;
+    }
+    if list || code.is_none() {
+        for c in codes::ALL {
+            println!("{}  {}", c.code, c.title);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let code = code.unwrap_or_default();
+    match codes::lookup(&code) {
+        Some(info) => {
+            print!("{}", info.explanation);
+            ExitCode::SUCCESS
+        }
+        None => usage_error(&format!("no diagnostic code `{code}` (see `dpc explain --list`)")),
+    }
+}
+
+fn init(dir: Option<PathBuf>, name: Option<String>) -> ExitCode {
+    let dir = match dir {
+        Some(d) => d,
+        None => match std::env::current_dir() {
+            Ok(d) => d,
+            Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
+        },
+    };
+    if dir.join(load::MESH_FILE).exists() {
+        return usage_error(&format!("{} already has a dpc.toml", dir.display()));
+    }
+    let name = name.unwrap_or_else(|| {
+        let base = std::fs::canonicalize(&dir).ok().and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_default();
+        let cleaned: String = base.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let cleaned = cleaned.trim_matches('_').replace("__", "_");
+        if cleaned.starts_with(|c: char| c.is_ascii_lowercase()) { cleaned } else { "mesh".to_string() }
+    });
+    if let Err(e) = dpc::resolve::check_name(&name, "mesh", false) {
+        return usage_error(&e);
+    }
+    for (path, contents) in dpc::init::scaffold(&name) {
+        let p = dir.join(&path);
+        if let Some(parent) = p.parent() {
+            if let Err(e) = std::fs::create_dir_all(parent) {
+                return usage_error(&format!("cannot create {}: {e}", parent.display()));
+            }
+        }
+        if let Err(e) = std::fs::write(&p, contents) {
+            return usage_error(&format!("cannot write {}: {e}", p.display()));
+        }
+        println!("created {}", p.display());
+    }
+    println!("next: cd {} && dpc check && dpc build", dir.display());
+    ExitCode::SUCCESS
+}

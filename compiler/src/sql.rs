@@ -1,0 +1,124 @@
+//! Stage 3, sql: parses each port's query file with the target's dialect.
+//!
+//! Guarantees: a [`ParsedQuery`] holds exactly one query statement (no DML,
+//! no DDL, no second statement). sqlparser's positions are converted into
+//! [`Span`]s here and nowhere else.
+
+use crate::codes;
+use crate::diagnostic::Diagnostic;
+use crate::span::{FileId, SourceFile, Span};
+use crate::target::Target;
+use sqlparser::ast::{BinaryOperator, Expr, Query, Statement};
+use sqlparser::parser::{Parser, ParserOptions};
+use std::ops::ControlFlow;
+
+#[derive(Debug)]
+pub struct ParsedQuery {
+    pub file: FileId,
+    pub query: Box<Query>,
+}
+
+/// Converts sqlparser's line/column spans into byte spans of one file.
+pub struct SpanMap<'a> {
+    pub file: FileId,
+    pub source: &'a SourceFile,
+}
+
+impl SpanMap<'_> {
+    pub fn span(&self, s: sqlparser::tokenizer::Span) -> Span {
+        if s.start.line == 0 {
+            // sqlparser leaves some composite nodes without a span.
+            return Span::new(self.file, 0..0);
+        }
+        let start = self.source.offset(s.start.line, s.start.column);
+        let end = self.source.offset(s.end.line, s.end.column).max(start);
+        Span::new(self.file, start..end)
+    }
+
+    /// The span of the word at a position (for parse errors, which carry
+    /// only a start position).
+    fn word_at(&self, line: u64, column: u64) -> Span {
+        let start = self.source.offset(line, column);
+        let rest = &self.source.text[start..];
+        let len = rest
+            .char_indices()
+            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+            .map_or(rest.len(), |(i, _)| i)
+            .max(rest.chars().next().map_or(0, char::len_utf8));
+        Span::new(self.file, start..start + len)
+    }
+}
+
+pub fn parse_query(file: FileId, source: &SourceFile, target: &dyn Target) -> Result<ParsedQuery, Diagnostic> {
+    let map = SpanMap { file, source };
+    let options = ParserOptions::new().with_unescape(false).with_trailing_commas(false);
+    let parsed = Parser::new(target.dialect())
+        .with_options(options)
+        .try_with_sql(&source.text)
+        .and_then(|mut p| p.parse_statements());
+    let mut statements = match parsed {
+        Ok(s) => s,
+        Err(e) => return Err(syntax_error(&map, &e.to_string())),
+    };
+    if statements.is_empty() {
+        return Err(Diagnostic::error(codes::NOT_A_QUERY, "the query file is empty")
+            .label(Span::new(file, 0..0), "no query here")
+            .help("write one SELECT query that produces the port's rows"));
+    }
+    if statements.len() > 1 {
+        let second = sqlparser::ast::Spanned::span(&statements[1]);
+        return Err(Diagnostic::error(codes::NOT_A_QUERY, "the query file holds more than one statement")
+            .label(map.span(second), "second statement")
+            .help("keep one query per file; move shared logic into a CTE (WITH ...)"));
+    }
+    let statement = statements.remove(0);
+    let Statement::Query(query) = statement else {
+        let span = map.span(sqlparser::ast::Spanned::span(&statement));
+        return Err(Diagnostic::error(codes::NOT_A_QUERY, "the query file holds a statement that is not a query")
+            .label(span, "not a SELECT")
+            .help("write a SELECT query; dpc generates the DDL and the load statements itself"));
+    };
+    if let Some(d) = find_misparse(&map, &query) {
+        return Err(d);
+    }
+    Ok(ParsedQuery { file, query })
+}
+
+fn syntax_error(map: &SpanMap, message: &str) -> Diagnostic {
+    let message = message.strip_prefix("sql parser error: ").unwrap_or(message);
+    // "Expected: ..., found: x at Line: 3, Column: 13"
+    let (text, position) = match message.rsplit_once(" at Line: ") {
+        Some((text, pos)) => {
+            let mut nums = pos.split(", Column: ").map(|n| n.trim().parse::<u64>().unwrap_or(1));
+            (text, Some((nums.next().unwrap_or(1), nums.next().unwrap_or(1))))
+        }
+        None => (message, None),
+    };
+    let span = match position {
+        Some((line, column)) => map.word_at(line, column),
+        None => Span::new(map.file, map.source.text.len()..map.source.text.len()),
+    };
+    Diagnostic::error(codes::SQL_SYNTAX, format!("SQL syntax error: {text}"))
+        .label(span, "here")
+        .help("check the statement against the target's SQL reference")
+}
+
+/// sqlparser reads the typed array literal `ARRAY<INT64>[1, 2]` as the
+/// comparison `(ARRAY < INT64) > [1, 2]`: reject it instead of misreading it.
+fn find_misparse(map: &SpanMap, query: &Query) -> Option<Diagnostic> {
+    let mut found = None;
+    let _ = sqlparser::ast::visit_expressions(query, |e: &Expr| {
+        if let Expr::BinaryOp { left, op: BinaryOperator::Lt, .. } = e {
+            if matches!(&**left, Expr::Identifier(i) if i.value.eq_ignore_ascii_case("ARRAY") && i.quote_style.is_none()) {
+                found = Some(
+                    Diagnostic::error(codes::UNSUPPORTED_SYNTAX, "typed array literals `ARRAY<T>[...]` cannot be checked")
+                        .label(map.span(sqlparser::ast::Spanned::span(e)), "read as a comparison by the SQL parser")
+                        .help("write `[CAST(x AS T), ...]` or `CAST([...] AS ARRAY<T>)` instead"),
+                );
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    found
+}
