@@ -34,16 +34,31 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { code, severity: Severity::Error, message: message.into(), labels: vec![], help: None }
+        Diagnostic {
+            code,
+            severity: Severity::Error,
+            message: message.into(),
+            labels: vec![],
+            help: None,
+        }
     }
     pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
     }
     pub fn note(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Note, ..Diagnostic::error(code, message) }
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(code, message)
+        }
     }
     pub fn label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label { span, message: message.into() });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
@@ -59,7 +74,10 @@ impl Diagnostic {
 }
 
 /// "did you mean `x`?" for the closest candidate, if one is close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
     let lower = name.to_ascii_lowercase();
     candidates
         .into_iter()
@@ -77,7 +95,10 @@ pub fn sort(diags: &mut [Diagnostic], sources: &Sources) {
                 .map(|s| (sources.get(s.file).path.clone(), s.start, s.end))
                 .unwrap_or_default()
         };
-        key(a).cmp(&key(b)).then_with(|| a.code.cmp(&b.code)).then_with(|| a.message.cmp(&b.message))
+        key(a)
+            .cmp(&key(b))
+            .then_with(|| a.code.cmp(&b.code))
+            .then_with(|| a.message.cmp(&b.message))
     });
 }
 
@@ -103,7 +124,11 @@ impl<'a> Report<'a> {
         let mut related: Vec<Report<'a>> = vec![];
         for (i, l) in d.labels.iter().enumerate() {
             let ls = LabeledSpan::new_with_span(Some(l.message.clone()), l.span.range());
-            let ls = if i == 0 { LabeledSpan::new_primary_with_span(ls.label().map(String::from), l.span.range()) } else { ls };
+            let ls = if i == 0 {
+                LabeledSpan::new_primary_with_span(ls.label().map(String::from), l.span.range())
+            } else {
+                ls
+            };
             if Some(l.span.file) == primary {
                 labels.push(ls);
             } else if let Some(r) = related.iter_mut().find(|r| {
@@ -165,24 +190,35 @@ impl miette::Diagnostic for Report<'_> {
         })
     }
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        (!self.labels.is_empty()).then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = _>>)
+        (!self.labels.is_empty())
+            .then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = _>>)
     }
     fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn miette::Diagnostic> + 'b>> {
-        (!self.related.is_empty())
-            .then(|| Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)) as Box<dyn Iterator<Item = _>>)
+        (!self.related.is_empty()).then(|| {
+            Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic))
+                as Box<dyn Iterator<Item = _>>
+        })
     }
 }
 
 /// Renders diagnostics as miette's graphical reports (with colour or without).
 pub fn render_human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
-    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_links(false);
     let mut out = String::new();
     for d in diags {
         let report = Report::new(d, sources);
@@ -227,7 +263,14 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
                     let f = sources.get(l.span.file);
                     let (line, column) = f.line_col(l.span.start as usize);
                     let (end_line, end_column) = f.line_col(l.span.end as usize);
-                    JsonLabel { file: &f.path, line, column, end_line, end_column, message: &l.message }
+                    JsonLabel {
+                        file: &f.path,
+                        line,
+                        column,
+                        end_line,
+                        end_column,
+                        message: &l.message,
+                    }
                 })
                 .collect();
             JsonDiagnostic {

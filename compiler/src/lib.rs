@@ -21,12 +21,18 @@ use diagnostic::Diagnostic;
 use emit::Artifact;
 use span::Sources;
 
+/// A column name and its type, spelled by the target.
+pub type NamedType = (String, String);
+
 /// What a run of the compiler gives: every diagnostic, and the artifacts
 /// when they were asked for and the mesh has no errors.
 pub struct Compilation {
     pub sources: Sources,
     pub diagnostics: Vec<Diagnostic>,
     pub artifacts: Option<Vec<Artifact>>,
+    /// Every port's query output as inferred (`domain.product.port` →
+    /// columns with their type in the target's spelling), for tests and tools.
+    pub inferred: Vec<(String, Option<Vec<NamedType>>)>,
 }
 
 impl Compilation {
@@ -40,7 +46,12 @@ pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
     let (sources, raw, mut diags) = load::load_mesh(tree);
     let Some(mesh) = resolve::resolve_mesh(&raw, &mut diags) else {
         diagnostic::sort(&mut diags, &sources);
-        return Compilation { sources, diagnostics: diags, artifacts: None };
+        return Compilation {
+            sources,
+            diagnostics: diags,
+            artifacts: None,
+            inferred: vec![],
+        };
     };
     let queries: Vec<Vec<Option<sql::ParsedQuery>>> = mesh
         .products
@@ -50,7 +61,9 @@ pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
                 .iter()
                 .map(|o| {
                     let file = o.query_file?;
-                    sql::parse_query(file, sources.get(file), p.target()).map_err(|d| diags.push(d)).ok()
+                    sql::parse_query(file, sources.get(file), p.target())
+                        .map_err(|d| diags.push(d))
+                        .ok()
                 })
                 .collect()
         })
@@ -62,12 +75,35 @@ pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
             Ok(a) => Some(a),
             Err(e) => {
                 // A template or naming bug in dpc itself, not in the mesh.
-                diags.push(Diagnostic::error(codes::NOT_CHECKED, format!("internal error while emitting: {e}")));
+                diags.push(Diagnostic::error(
+                    codes::NOT_CHECKED,
+                    format!("internal error while emitting: {e}"),
+                ));
                 None
             }
         }
     } else {
         None
     };
-    Compilation { sources, diagnostics: diags, artifacts }
+    let inferred = mesh
+        .products
+        .iter()
+        .zip(&checked.ports)
+        .flat_map(|(p, ports)| {
+            p.outputs.iter().zip(ports).map(move |(o, c)| {
+                let cols = c.inferred.as_ref().map(|cols| {
+                    cols.iter()
+                        .map(|c| (c.name.clone(), p.target().type_name(&c.ty)))
+                        .collect()
+                });
+                (format!("{}.{}", p.id, o.name), cols)
+            })
+        })
+        .collect();
+    Compilation {
+        sources,
+        diagnostics: diags,
+        artifacts,
+        inferred,
+    }
 }

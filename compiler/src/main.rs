@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "dpc", version, about = "A compiler for data products: check a data mesh and build its BigQuery artifacts.")]
+#[command(
+    name = "dpc",
+    version,
+    about = "A compiler for data products: check a data mesh and build its BigQuery artifacts."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -67,7 +71,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run(&args, None, false),
         Command::Build { mesh, out } => run(&mesh, out, true),
-        Command::Explain { code, list, functions } => explain(code, list, functions),
+        Command::Explain {
+            code,
+            list,
+            functions,
+        } => explain(code, list, functions),
         Command::Init { dir, name } => init(dir, name),
     }
 }
@@ -86,7 +94,10 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool) -> ExitCode {
         },
     };
     let Some(root) = load::find_root(&start) else {
-        return usage_error(&format!("no dpc.toml in {} or any parent directory (run `dpc init` to create a mesh)", start.display()));
+        return usage_error(&format!(
+            "no dpc.toml in {} or any parent directory (run `dpc init` to create a mesh)",
+            start.display()
+        ));
     };
     let tree = match load::read_tree(&root) {
         Ok(t) => t,
@@ -103,14 +114,21 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool) -> ExitCode {
             return usage_error(&format!("cannot write {}: {e}", out.display()));
         }
         if args.format == Format::Human {
-            eprintln!("wrote {} files to {}", artifacts.len(), display_relative(&out));
+            eprintln!(
+                "wrote {} files to {}",
+                artifacts.len(),
+                display_relative(&out)
+            );
         }
     }
     ExitCode::SUCCESS
 }
 
 fn display_relative(p: &Path) -> String {
-    std::env::current_dir().ok().and_then(|d| p.strip_prefix(d).ok().map(|r| r.display().to_string())).unwrap_or_else(|| p.display().to_string())
+    std::env::current_dir()
+        .ok()
+        .and_then(|d| p.strip_prefix(d).ok().map(|r| r.display().to_string()))
+        .unwrap_or_else(|| p.display().to_string())
 }
 
 fn report(c: &Compilation, format: Format) {
@@ -118,12 +136,23 @@ fn report(c: &Compilation, format: Format) {
         Format::Json => print!("{}", diagnostic::render_json(&c.diagnostics, &c.sources)),
         Format::Human => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            eprint!("{}", diagnostic::render_human(&c.diagnostics, &c.sources, color));
+            eprint!(
+                "{}",
+                diagnostic::render_human(&c.diagnostics, &c.sources, color)
+            );
             let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
-            let warnings = c.diagnostics.iter().filter(|d| d.severity == diagnostic::Severity::Warning).count();
+            let warnings = c
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == diagnostic::Severity::Warning)
+                .count();
             let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
             if errors > 0 {
-                eprintln!("error: {}, {}", plural(errors, "error"), plural(warnings, "warning"));
+                eprintln!(
+                    "error: {}, {}",
+                    plural(errors, "error"),
+                    plural(warnings, "warning")
+                );
             } else {
                 eprintln!("ok: no errors, {}", plural(warnings, "warning"));
             }
@@ -137,9 +166,18 @@ fn explain(code: Option<String>, list: bool, functions: bool) -> ExitCode {
         let all = target.catalog().sorted();
         let signatures: usize = all.iter().map(|f| f.signatures.len()).sum();
         for f in &all {
-            println!("{:<14} {:<10} {}", f.category, format!("{:?}", f.kind).to_lowercase(), f.name);
+            println!(
+                "{:<14} {:<10} {}",
+                f.category,
+                format!("{:?}", f.kind).to_lowercase(),
+                f.name
+            );
         }
-        println!("{} BigQuery functions, {} signatures (missing ones: stdlib/bigquery/MISSING.md)", all.len(), signatures);
+        println!(
+            "{} BigQuery functions, {} signatures (missing ones: stdlib/bigquery/MISSING.md)",
+            all.len(),
+            signatures
+        );
         return ExitCode::SUCCESS;
     }
     if list || code.is_none() {
@@ -154,7 +192,9 @@ fn explain(code: Option<String>, list: bool, functions: bool) -> ExitCode {
             print!("{}", info.explanation);
             ExitCode::SUCCESS
         }
-        None => usage_error(&format!("no diagnostic code `{code}` (see `dpc explain --list`)")),
+        None => usage_error(&format!(
+            "no diagnostic code `{code}` (see `dpc explain --list`)"
+        )),
     }
 }
 
@@ -170,10 +210,21 @@ fn init(dir: Option<PathBuf>, name: Option<String>) -> ExitCode {
         return usage_error(&format!("{} already has a dpc.toml", dir.display()));
     }
     let name = name.unwrap_or_else(|| {
-        let base = std::fs::canonicalize(&dir).ok().and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned())).unwrap_or_default();
-        let cleaned: String = base.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        let base = std::fs::canonicalize(&dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        let cleaned: String = base
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
         let cleaned = cleaned.trim_matches('_').replace("__", "_");
-        if cleaned.starts_with(|c: char| c.is_ascii_lowercase()) { cleaned } else { "mesh".to_string() }
+        if cleaned.starts_with(|c: char| c.is_ascii_lowercase()) {
+            cleaned
+        } else {
+            "mesh".to_string()
+        }
     });
     if let Err(e) = dpc::resolve::check_name(&name, "mesh", false) {
         return usage_error(&e);

@@ -73,7 +73,11 @@ pub struct Input {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputSource {
-    Port { product: ProductId, port: usize, version: u32 },
+    Port {
+        product: ProductId,
+        port: usize,
+        version: u32,
+    },
     /// The team's own data (export, file, feed), or an input that did not resolve.
     Own,
     Unresolved,
@@ -122,8 +126,16 @@ pub struct Column {
 /// Checks a name against the naming rules; `upper` allows upper case
 /// (BigQuery column names).
 pub fn check_name(name: &str, what: &str, upper: bool) -> Result<(), String> {
-    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || (upper && c.is_ascii_uppercase()));
-    let rest_ok = name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || (upper && c.is_ascii_uppercase()));
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || (upper && c.is_ascii_uppercase()));
+    let rest_ok = name.chars().all(|c| {
+        c.is_ascii_lowercase()
+            || c.is_ascii_digit()
+            || c == '_'
+            || (upper && c.is_ascii_uppercase())
+    });
     if name.is_empty() {
         Err(format!("{what} name is empty"))
     } else if !first_ok || !rest_ok {
@@ -133,7 +145,9 @@ pub fn check_name(name: &str, what: &str, upper: bool) -> Result<(), String> {
             if upper { "" } else { "lower-case " }
         ))
     } else if name.contains("__") {
-        Err(format!("{what} name `{name}` contains `__`, which is reserved for physical names"))
+        Err(format!(
+            "{what} name `{name}` contains `__`, which is reserved for physical names"
+        ))
     } else if name.len() > 64 {
         Err(format!("{what} name `{name}` is longer than 64 characters"))
     } else {
@@ -173,12 +187,18 @@ impl Resolver<'_> {
         for (name, def) in &entries.0 {
             let span = load::span(file, name);
             let valid = self.name(file, name, "column", target.kind() == TargetKind::Bigquery);
-            if let Some(prev) = out.iter().find(|c| c.name.eq_ignore_ascii_case(name.get_ref())) {
+            if let Some(prev) = out
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(name.get_ref()))
+            {
                 self.diags.push(
-                    Diagnostic::error(codes::DUPLICATE_COLUMN, format!("column `{}` is declared twice", name.get_ref()))
-                        .label(span, "declared again here")
-                        .label(prev.span, "first declared here")
-                        .help("column names are compared case-insensitively; rename or remove one"),
+                    Diagnostic::error(
+                        codes::DUPLICATE_COLUMN,
+                        format!("column `{}` is declared twice", name.get_ref()),
+                    )
+                    .label(span, "declared again here")
+                    .label(prev.span, "first declared here")
+                    .help("column names are compared case-insensitively; rename or remove one"),
                 );
                 continue;
             }
@@ -244,13 +264,27 @@ impl Resolver<'_> {
 fn suggest_name(name: &str, upper: bool) -> String {
     let mut s: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { if upper { c } else { c.to_ascii_lowercase() } } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                if upper {
+                    c
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            } else {
+                '_'
+            }
+        })
         .collect();
     while s.contains("__") {
         s = s.replace("__", "_");
     }
     let s = s.trim_matches('_').to_string();
-    let s = if s.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) { s } else { format!("x_{s}") };
+    let s = if s.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        s
+    } else {
+        format!("x_{s}")
+    };
     s.chars().take(64).collect()
 }
 
@@ -272,15 +306,20 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 fn valid_cron(text: &str) -> bool {
     let fields: Vec<&str> = text.split_whitespace().collect();
     fields.len() == 5
-        && fields.iter().all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-".contains(c)))
-        || text.starts_with('@') && ["@hourly", "@daily", "@weekly", "@monthly", "@yearly"].contains(&text)
+        && fields.iter().all(|f| {
+            f.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "*/,-".contains(c))
+        })
+        || text.starts_with('@')
+            && ["@hourly", "@daily", "@weekly", "@monthly", "@yearly"].contains(&text)
 }
 
 fn valid_project(p: &str) -> bool {
     let p = p.rsplit(':').next().unwrap_or(p);
     (6..=30).contains(&p.len())
         && p.starts_with(|c: char| c.is_ascii_lowercase())
-        && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && p.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !p.ends_with('-')
 }
 
@@ -327,10 +366,16 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
         let id = format!("{}.{}", def.domain.get_ref(), def.name.get_ref());
         if let Some(first) = by_id.get(&id) {
             r.diags.push(
-                Diagnostic::error(codes::DUPLICATE_PRODUCT, format!("product `{id}` is defined twice"))
-                    .label(load::span(p.file, &def.name), "defined again here")
-                    .label(load::span(first.file, &first.def.name), "first defined here")
-                    .help("give each product a unique `domain` and `name`"),
+                Diagnostic::error(
+                    codes::DUPLICATE_PRODUCT,
+                    format!("product `{id}` is defined twice"),
+                )
+                .label(load::span(p.file, &def.name), "defined again here")
+                .label(
+                    load::span(first.file, &first.def.name),
+                    "first defined here",
+                )
+                .help("give each product a unique `domain` and `name`"),
             );
             continue;
         }
@@ -346,12 +391,18 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             Some(t) => *t.get_ref(),
             None => TargetKind::Bigquery,
         };
-        let target_span = def.target.as_ref().map_or_else(|| load::span(file, &def.name), |t| load::span(file, t));
+        let target_span = def
+            .target
+            .as_ref()
+            .map_or_else(|| load::span(file, &def.name), |t| load::span(file, t));
         if target == TargetKind::Athena {
             r.diags.push(
-                Diagnostic::error(codes::TARGET_NOT_IMPLEMENTED, format!("product `{id}` targets Athena, which dpc does not support yet"))
-                    .label(target_span, "Athena target")
-                    .help("use `target = \"bigquery\"` for now; Athena support is on the roadmap"),
+                Diagnostic::error(
+                    codes::TARGET_NOT_IMPLEMENTED,
+                    format!("product `{id}` targets Athena, which dpc does not support yet"),
+                )
+                .label(target_span, "Athena target")
+                .help("use `target = \"bigquery\"` for now; Athena support is on the roadmap"),
             );
             continue;
         }
@@ -365,9 +416,15 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
         let tgt = target_for(target);
         if def.outputs.0.is_empty() {
             r.diags.push(
-                Diagnostic::error(codes::NO_OUTPUTS, format!("product `{id}` has no output port"))
-                    .label(load::span(file, &def.name), "this product publishes nothing")
-                    .help("add an [outputs.<name>] table with a version and a query"),
+                Diagnostic::error(
+                    codes::NO_OUTPUTS,
+                    format!("product `{id}` has no output port"),
+                )
+                .label(
+                    load::span(file, &def.name),
+                    "this product publishes nothing",
+                )
+                .help("add an [outputs.<name>] table with a version and a query"),
             );
         }
 
@@ -378,30 +435,61 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             }
             let def_in = input.get_ref();
             let span = load::span(file, name);
-            let kind = def_in.kind.as_ref().map_or(InputKind::Product, |k| *k.get_ref());
-            let columns = def_in.columns.as_ref().map(|c| r.columns(file, tgt, c.get_ref())).unwrap_or_default();
+            let kind = def_in
+                .kind
+                .as_ref()
+                .map_or(InputKind::Product, |k| *k.get_ref());
+            let columns = def_in
+                .columns
+                .as_ref()
+                .map(|c| r.columns(file, tgt, c.get_ref()))
+                .unwrap_or_default();
             match kind {
                 InputKind::Product => {
                     if def_in.product.is_none() {
-                        r.missing(span, "product", "an input of kind product names the product it reads");
+                        r.missing(
+                            span,
+                            "product",
+                            "an input of kind product names the product it reads",
+                        );
                     }
                     if def_in.port.is_none() {
-                        r.missing(span, "port", "an input of kind product names the output port it reads");
+                        r.missing(
+                            span,
+                            "port",
+                            "an input of kind product names the output port it reads",
+                        );
                     }
                     if def_in.version.is_none() {
-                        r.missing(span, "version", "a consumer must pin the version of the port it reads");
+                        r.missing(
+                            span,
+                            "version",
+                            "a consumer must pin the version of the port it reads",
+                        );
                     }
                 }
                 InputKind::Export | InputKind::File | InputKind::Feed => {
                     if columns.is_empty() {
-                        r.missing(span, "columns", "the schema of the team's own data is declared, column by column");
+                        r.missing(
+                            span,
+                            "columns",
+                            "the schema of the team's own data is declared, column by column",
+                        );
                     }
                     if kind == InputKind::File {
                         if def_in.uri.is_none() {
-                            r.missing(span, "uri", "a file input reads its files from a bucket path");
+                            r.missing(
+                                span,
+                                "uri",
+                                "a file input reads its files from a bucket path",
+                            );
                         }
                         if def_in.format.is_none() {
-                            r.missing(span, "format", "a file input declares its file format (csv, json, parquet, avro)");
+                            r.missing(
+                                span,
+                                "format",
+                                "a file input declares its file format (csv, json, parquet, avro)",
+                            );
                         }
                     }
                     if kind == InputKind::Feed {
@@ -409,7 +497,11 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                             r.missing(span, "key", "a feed is deduplicated by its key");
                         }
                         if def_in.event_time.is_none() {
-                            r.missing(span, "event_time", "a feed names the column that carries the event time");
+                            r.missing(
+                                span,
+                                "event_time",
+                                "a feed names the column that carries the event time",
+                            );
                         }
                     }
                 }
@@ -420,7 +512,11 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                     span,
                     kind,
                     description: def_in.description.as_ref().map(|d| d.get_ref().clone()),
-                    source: if kind == InputKind::Product { InputSource::Unresolved } else { InputSource::Own },
+                    source: if kind == InputKind::Product {
+                        InputSource::Unresolved
+                    } else {
+                        InputSource::Own
+                    },
                     columns,
                 },
                 input,
@@ -434,13 +530,32 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             }
             let o = out.get_ref();
             let span = load::span(file, name);
-            let columns = o.columns.as_ref().map(|c| r.columns(file, tgt, c.get_ref()));
-            let materialization = o.materialization.as_ref().map_or(Materialization::View, |m| *m.get_ref());
-            let strategy = o.strategy.as_ref().map_or(Strategy::Merge, |s| *s.get_ref());
+            let columns = o
+                .columns
+                .as_ref()
+                .map(|c| r.columns(file, tgt, c.get_ref()));
+            let materialization = o
+                .materialization
+                .as_ref()
+                .map_or(Materialization::View, |m| *m.get_ref());
+            let strategy = o
+                .strategy
+                .as_ref()
+                .map_or(Strategy::Merge, |s| *s.get_ref());
             let key_span = o.unique_key.as_ref().map(|k| load::span(file, k));
-            let unique_key: Vec<&String> = o.unique_key.as_ref().map(|k| k.get_ref().items()).unwrap_or_default();
-            if materialization == Materialization::Incremental && strategy == Strategy::Merge && unique_key.is_empty() {
-                let at = o.materialization.as_ref().map_or(span, |m| load::span(file, m));
+            let unique_key: Vec<&String> = o
+                .unique_key
+                .as_ref()
+                .map(|k| k.get_ref().items())
+                .unwrap_or_default();
+            if materialization == Materialization::Incremental
+                && strategy == Strategy::Merge
+                && unique_key.is_empty()
+            {
+                let at = o
+                    .materialization
+                    .as_ref()
+                    .map_or(span, |m| load::span(file, m));
                 r.diags.push(
                     Diagnostic::error(codes::MISSING_KEY, "missing `unique_key`: an incremental port merges new rows by its key")
                         .label(at, "incremental without a key")
@@ -448,22 +563,52 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                 );
             }
             let partition = o.partition_by.as_ref().map(|p| match p.get_ref() {
-                load::PartitionDef::Column(c) => Partition { column: c.clone(), granularity: None, span: load::span(file, p) },
-                load::PartitionDef::Detailed(d) => Partition { column: d.column.clone(), granularity: d.granularity, span: load::span(file, p) },
+                load::PartitionDef::Column(c) => Partition {
+                    column: c.clone(),
+                    granularity: None,
+                    span: load::span(file, p),
+                },
+                load::PartitionDef::Detailed(d) => Partition {
+                    column: d.column.clone(),
+                    granularity: d.granularity,
+                    span: load::span(file, p),
+                },
             });
-            let cluster: Vec<&Spanned<String>> = o.cluster_by.as_ref().map(|c| c.get_ref().iter().collect()).unwrap_or_default();
+            let cluster: Vec<&Spanned<String>> = o
+                .cluster_by
+                .as_ref()
+                .map(|c| c.get_ref().iter().collect())
+                .unwrap_or_default();
             if cluster.len() > 4 {
                 r.diags.push(
-                    Diagnostic::error(codes::INVALID_VALUE, format!("{} cluster columns; BigQuery allows at most 4", cluster.len()))
-                        .label(load::span(file, o.cluster_by.as_ref().unwrap_or_else(|| unreachable!())), "too many columns")
-                        .help("keep the 4 columns most used in filters"),
+                    Diagnostic::error(
+                        codes::INVALID_VALUE,
+                        format!(
+                            "{} cluster columns; BigQuery allows at most 4",
+                            cluster.len()
+                        ),
+                    )
+                    .label(
+                        load::span(
+                            file,
+                            o.cluster_by.as_ref().unwrap_or_else(|| unreachable!()),
+                        ),
+                        "too many columns",
+                    )
+                    .help("keep the 4 columns most used in filters"),
                 );
             }
             // Key, partition and cluster columns must be declared columns.
             if let Some(cols) = &columns {
-                let mut refs: Vec<(String, Span, &str)> =
-                    unique_key.iter().map(|k| ((*k).clone(), key_span.unwrap_or(span), "unique_key")).collect();
-                refs.extend(cluster.iter().map(|k| (k.get_ref().clone(), load::span(file, *k), "cluster_by")));
+                let mut refs: Vec<(String, Span, &str)> = unique_key
+                    .iter()
+                    .map(|k| ((*k).clone(), key_span.unwrap_or(span), "unique_key"))
+                    .collect();
+                refs.extend(
+                    cluster
+                        .iter()
+                        .map(|k| (k.get_ref().clone(), load::span(file, *k), "cluster_by")),
+                );
                 if let Some(p) = &partition {
                     refs.push((p.column.clone(), p.span, "partition_by"));
                 }
@@ -472,21 +617,29 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                         None => {
                             let mut d = Diagnostic::error(codes::UNKNOWN_DECLARED_COLUMN, format!("`{key}` names `{col}`, which is not a declared column of port `{}`", name.get_ref()))
                                 .label(at, "no such column");
-                            if let Some(m) = did_you_mean(&col, cols.iter().map(|c| c.name.as_str())) {
+                            if let Some(m) =
+                                did_you_mean(&col, cols.iter().map(|c| c.name.as_str()))
+                            {
                                 d = d.help(m);
                             } else {
-                                d = d.help(format!("declare `{col}` in [outputs.{}.columns]", name.get_ref()));
+                                d = d.help(format!(
+                                    "declare `{col}` in [outputs.{}.columns]",
+                                    name.get_ref()
+                                ));
                             }
                             r.diags.push(d);
                         }
                         Some(c) if key == "partition_by" => {
                             let g = partition.as_ref().and_then(|p| p.granularity);
-                            let ok = match (&c.ty, g) {
-                                (Type::Date, None | Some(Granularity::Day | Granularity::Month | Granularity::Year)) => true,
-                                (Type::Timestamp | Type::Datetime, _) => true,
-                                (Type::Unknown, _) => true,
-                                _ => false,
-                            };
+                            let ok = matches!(
+                                (&c.ty, g),
+                                (
+                                    Type::Date,
+                                    None | Some(
+                                        Granularity::Day | Granularity::Month | Granularity::Year
+                                    )
+                                ) | (Type::Timestamp | Type::Datetime | Type::Unknown, _)
+                            );
                             if !ok {
                                 r.diags.push(
                                     Diagnostic::error(codes::INVALID_VALUE, format!("cannot partition by `{col}` of type {}", tgt.type_name(&c.ty)))
@@ -504,9 +657,12 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                 if let Some(v) = value {
                     if parse_duration(v.get_ref()).is_none() {
                         r.diags.push(
-                            Diagnostic::error(codes::INVALID_DURATION, format!("`{}` is not a duration", v.get_ref()))
-                                .label(load::span(file, v), format!("invalid `{key}`"))
-                                .help("write a whole number and a unit: `30m`, `26h`, `2d`, `1w`"),
+                            Diagnostic::error(
+                                codes::INVALID_DURATION,
+                                format!("`{}` is not a duration", v.get_ref()),
+                            )
+                            .label(load::span(file, v), format!("invalid `{key}`"))
+                            .help("write a whole number and a unit: `30m`, `26h`, `2d`, `1w`"),
                         );
                     }
                 }
@@ -533,7 +689,11 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                 cluster_by: cluster.iter().map(|k| k.get_ref().clone()).collect(),
                 schedule: o.schedule.as_ref().map(|s| s.get_ref().clone()),
                 freshness: o.freshness.as_ref().map(|s| s.get_ref().clone()),
-                consumers: o.consumers.as_ref().map(|c| c.get_ref().iter().map(|s| s.get_ref().clone()).collect()).unwrap_or_default(),
+                consumers: o
+                    .consumers
+                    .as_ref()
+                    .map(|c| c.get_ref().iter().map(|s| s.get_ref().clone()).collect())
+                    .unwrap_or_default(),
                 columns,
             });
         }
@@ -555,7 +715,11 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
     }
 
     // Inputs to ports: needs every product's ports, hence a second pass.
-    let index: BTreeMap<String, usize> = products.iter().enumerate().map(|(i, (p, _))| (p.id.clone(), i)).collect();
+    let index: BTreeMap<String, usize> = products
+        .iter()
+        .enumerate()
+        .map(|(i, (p, _))| (p.id.clone(), i))
+        .collect();
     let mut resolved_inputs = vec![];
     for (p, inputs) in &products {
         let mut out = vec![];
@@ -563,7 +727,8 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             let d = def.get_ref();
             if input.kind == InputKind::Product {
                 if let (Some(prod), Some(port), Some(version)) = (&d.product, &d.port, &d.version) {
-                    input.source = resolve_port(&mut r, p, &products, &index, &ids, prod, port, version);
+                    input.source =
+                        resolve_port(&mut r, p, &products, &index, &ids, prod, port, version);
                 }
             }
             out.push(input);
@@ -605,11 +770,14 @@ fn clone_input(i: &Input) -> Input {
     }
 }
 
+/// A product before its inputs are bound, with the definitions of its inputs.
+type ProductWithInputs<'a> = (Product, Vec<(Input, &'a Spanned<load::InputDef>)>);
+
 #[allow(clippy::too_many_arguments)]
 fn resolve_port(
     r: &mut Resolver,
     consumer: &Product,
-    products: &[(Product, Vec<(Input, &Spanned<load::InputDef>)>)],
+    products: &[ProductWithInputs],
     index: &BTreeMap<String, usize>,
     ids: &[String],
     prod: &Spanned<String>,
@@ -618,8 +786,11 @@ fn resolve_port(
 ) -> InputSource {
     let file = consumer.file;
     let Some(&pi) = index.get(prod.get_ref()) else {
-        let mut d = Diagnostic::error(codes::UNKNOWN_PRODUCT, format!("no product `{}` in this mesh", prod.get_ref()))
-            .label(load::span(file, prod), "unknown product");
+        let mut d = Diagnostic::error(
+            codes::UNKNOWN_PRODUCT,
+            format!("no product `{}` in this mesh", prod.get_ref()),
+        )
+        .label(load::span(file, prod), "unknown product");
         d = match did_you_mean(prod.get_ref(), ids.iter().map(String::as_str)) {
             Some(m) => d.help(m),
             None => d.help("name a product as `domain.name`, as its product.toml declares them"),
@@ -628,28 +799,63 @@ fn resolve_port(
         return InputSource::Unresolved;
     };
     let upstream = &products[pi].0;
-    let ports: Vec<(usize, &Port)> = upstream.outputs.iter().enumerate().filter(|(_, o)| o.name == *port.get_ref()).collect();
+    let ports: Vec<(usize, &Port)> = upstream
+        .outputs
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.name == *port.get_ref())
+        .collect();
     if ports.is_empty() {
-        let mut d = Diagnostic::error(codes::UNKNOWN_PORT, format!("product `{}` has no output port `{}`", upstream.id, port.get_ref()))
-            .label(load::span(file, port), "unknown port");
-        d = match did_you_mean(port.get_ref(), upstream.outputs.iter().map(|o| o.name.as_str())) {
+        let mut d = Diagnostic::error(
+            codes::UNKNOWN_PORT,
+            format!(
+                "product `{}` has no output port `{}`",
+                upstream.id,
+                port.get_ref()
+            ),
+        )
+        .label(load::span(file, port), "unknown port");
+        d = match did_you_mean(
+            port.get_ref(),
+            upstream.outputs.iter().map(|o| o.name.as_str()),
+        ) {
             Some(m) => d.help(m),
             None => d.help(format!(
                 "`{}` publishes: {}",
                 upstream.id,
-                upstream.outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>().join(", ")
+                upstream
+                    .outputs
+                    .iter()
+                    .map(|o| o.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         };
         r.diags.push(d);
         return InputSource::Unresolved;
     }
-    let Some(&(port_index, found)) = ports.iter().find(|(_, o)| o.version == *version.get_ref()) else {
+    let Some(&(port_index, found)) = ports.iter().find(|(_, o)| o.version == *version.get_ref())
+    else {
         let versions: Vec<String> = ports.iter().map(|(_, o)| o.version.to_string()).collect();
         r.diags.push(
-            Diagnostic::error(codes::UNKNOWN_VERSION, format!("port `{}.{}` has no version {}", upstream.id, port.get_ref(), version.get_ref()))
-                .label(load::span(file, version), "unknown version")
-                .label(ports[0].1.span, format!("published here as version {}", versions.join(", ")))
-                .help(format!("pin a published version: `version = {}`", versions.last().map_or("1", String::as_str))),
+            Diagnostic::error(
+                codes::UNKNOWN_VERSION,
+                format!(
+                    "port `{}.{}` has no version {}",
+                    upstream.id,
+                    port.get_ref(),
+                    version.get_ref()
+                ),
+            )
+            .label(load::span(file, version), "unknown version")
+            .label(
+                ports[0].1.span,
+                format!("published here as version {}", versions.join(", ")),
+            )
+            .help(format!(
+                "pin a published version: `version = {}`",
+                versions.last().map_or("1", String::as_str)
+            )),
         );
         return InputSource::Unresolved;
     };
@@ -663,16 +869,45 @@ fn resolve_port(
         );
         return InputSource::Unresolved;
     }
-    if !found.consumers.is_empty() && !found.consumers.iter().any(|c| consumer_matches(c, consumer)) {
+    if !found.consumers.is_empty()
+        && !found
+            .consumers
+            .iter()
+            .any(|c| consumer_matches(c, consumer))
+    {
         r.diags.push(
-            Diagnostic::error(codes::ACCESS_DENIED, format!("port `{}.{}` does not allow `{}` as a consumer", upstream.id, found.name, consumer.id))
-                .label(load::span(file, prod), "not an allowed consumer")
-                .label(found.span, format!("consumers = [{}]", found.consumers.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")))
-                .help(format!("ask the owner of `{}` ({}) to add your product to `consumers`", upstream.id, upstream.owner)),
+            Diagnostic::error(
+                codes::ACCESS_DENIED,
+                format!(
+                    "port `{}.{}` does not allow `{}` as a consumer",
+                    upstream.id, found.name, consumer.id
+                ),
+            )
+            .label(load::span(file, prod), "not an allowed consumer")
+            .label(
+                found.span,
+                format!(
+                    "consumers = [{}]",
+                    found
+                        .consumers
+                        .iter()
+                        .map(|c| format!("\"{c}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .help(format!(
+                "ask the owner of `{}` ({}) to add your product to `consumers`",
+                upstream.id, upstream.owner
+            )),
         );
         return InputSource::Unresolved;
     }
-    InputSource::Port { product: ProductId(pi as u32), port: port_index, version: found.version }
+    InputSource::Port {
+        product: ProductId(pi as u32),
+        port: port_index,
+        version: found.version,
+    }
 }
 
 /// `marketing.*`, `marketing.audience` or `*`.
@@ -685,7 +920,11 @@ fn consumer_matches(pattern: &str, p: &Product) -> bool {
 }
 
 /// The dependency order, and every cycle reported with its path.
-type Order = (Vec<ProductId>, Vec<(ProductId, ProductId)>, BTreeSet<ProductId>);
+type Order = (
+    Vec<ProductId>,
+    Vec<(ProductId, ProductId)>,
+    BTreeSet<ProductId>,
+);
 
 fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
     let mut graph: DiGraph<usize, ()> = DiGraph::new();
@@ -707,7 +946,8 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
     sccs.sort();
     for scc in sccs {
         let members: Vec<usize> = scc.iter().map(|n| graph[*n]).collect();
-        let self_loop = members.len() == 1 && edges.contains(&(ProductId(members[0] as u32), ProductId(members[0] as u32)));
+        let self_loop = members.len() == 1
+            && edges.contains(&(ProductId(members[0] as u32), ProductId(members[0] as u32)));
         if members.len() < 2 && !self_loop {
             continue;
         }
@@ -717,10 +957,10 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
         let mut path = vec![start];
         let mut current = start;
         loop {
-            let next = members
-                .iter()
-                .copied()
-                .find(|&m| edges.contains(&(ProductId(current as u32), ProductId(m as u32))) && (m == start || !path.contains(&m)));
+            let next = members.iter().copied().find(|&m| {
+                edges.contains(&(ProductId(current as u32), ProductId(m as u32)))
+                    && (m == start || !path.contains(&m))
+            });
             match next {
                 Some(n) if n == start => break,
                 Some(n) => {
@@ -730,15 +970,30 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
                 None => break,
             }
         }
-        let names: Vec<&str> = path.iter().map(|&i| products[i].id.as_str()).chain([products[start].id.as_str()]).collect();
-        let mut d = Diagnostic::error(codes::CYCLE, format!("products depend on each other in a cycle: {}", names.join(" -> ")));
-        for w in path.windows(2).chain(std::iter::once(&[current, start][..])) {
+        let names: Vec<&str> = path
+            .iter()
+            .map(|&i| products[i].id.as_str())
+            .chain([products[start].id.as_str()])
+            .collect();
+        let mut d = Diagnostic::error(
+            codes::CYCLE,
+            format!(
+                "products depend on each other in a cycle: {}",
+                names.join(" -> ")
+            ),
+        );
+        for w in path
+            .windows(2)
+            .chain(std::iter::once(&[current, start][..]))
+        {
             let (up, down) = (w[0], w[1]);
             if let Some(input) = products[down].inputs.iter().find(|i| matches!(i.source, InputSource::Port { product, .. } if product.0 as usize == up)) {
                 d = d.label(input.span, format!("`{}` reads `{}`", products[down].id, products[up].id));
             }
         }
-        r.diags.push(d.help("break the cycle: a product cannot read, directly or through others, its own output"));
+        r.diags.push(d.help(
+            "break the cycle: a product cannot read, directly or through others, its own output",
+        ));
     }
     // Kahn's algorithm; ties broken by product id for a stable order.
     let mut indegree = vec![0usize; products.len()];
@@ -747,7 +1002,9 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
             indegree[b.0 as usize] += 1;
         }
     }
-    let mut ready: BTreeSet<usize> = (0..products.len()).filter(|&i| indegree[i] == 0 && !in_cycle[i]).collect();
+    let mut ready: BTreeSet<usize> = (0..products.len())
+        .filter(|&i| indegree[i] == 0 && !in_cycle[i])
+        .collect();
     let mut order = vec![];
     while let Some(i) = ready.pop_first() {
         order.push(ProductId(i as u32));
@@ -765,6 +1022,9 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
             }
         }
     }
-    let cyclic = (0..products.len()).filter(|&i| in_cycle[i]).map(|i| ProductId(i as u32)).collect();
+    let cyclic = (0..products.len())
+        .filter(|&i| in_cycle[i])
+        .map(|i| ProductId(i as u32))
+        .collect();
     (order, edges.into_iter().collect(), cyclic)
 }

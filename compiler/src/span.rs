@@ -19,7 +19,11 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: FileId, range: Range<usize>) -> Span {
-        Span { file, start: range.start as u32, end: range.end.max(range.start) as u32 }
+        Span {
+            file,
+            start: range.start as u32,
+            end: range.end.max(range.start) as u32,
+        }
     }
     pub fn range(&self) -> Range<usize> {
         self.start as usize..self.end as usize
@@ -29,7 +33,11 @@ impl Span {
         if self.file != other.file {
             return self;
         }
-        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            file: self.file,
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 }
 
@@ -47,7 +55,11 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        SourceFile { path, text, line_starts }
+        SourceFile {
+            path,
+            text,
+            line_starts,
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -55,7 +67,10 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map_or(0, |s| s.chars().count());
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(0, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
@@ -67,7 +82,11 @@ impl SourceFile {
         let rest = &self.text[start..];
         let line_len = rest.find('\n').unwrap_or(rest.len());
         let chars = column.max(1) as usize - 1;
-        start + rest[..line_len].char_indices().nth(chars).map_or(line_len, |(i, _)| i)
+        start
+            + rest[..line_len]
+                .char_indices()
+                .nth(chars)
+                .map_or(line_len, |(i, _)| i)
     }
 }
 
@@ -86,10 +105,16 @@ impl Sources {
         &self.files[id.0 as usize]
     }
     pub fn find(&self, path: &str) -> Option<FileId> {
-        self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))
+        self.files
+            .iter()
+            .position(|f| f.path == path)
+            .map(|i| FileId(i as u32))
     }
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
     }
     /// The text a span covers.
     pub fn slice(&self, span: Span) -> &str {

@@ -50,7 +50,12 @@ impl Type {
             Type::Range(t) => Type::Range(Box::new(t.unparameterized())),
             Type::Array(t) => Type::Array(Box::new(t.unparameterized())),
             Type::Struct(fs) => Type::Struct(
-                fs.iter().map(|f| Field { name: f.name.clone(), ty: f.ty.unparameterized() }).collect(),
+                fs.iter()
+                    .map(|f| Field {
+                        name: f.name.clone(),
+                        ty: f.ty.unparameterized(),
+                    })
+                    .collect(),
             ),
             t => t.clone(),
         }
@@ -61,7 +66,10 @@ impl Type {
     }
 
     pub fn is_numeric(&self) -> bool {
-        matches!(self, Type::Int64 | Type::Float64 | Type::Numeric(_) | Type::BigNumeric(_) | Type::Unknown)
+        matches!(
+            self,
+            Type::Int64 | Type::Float64 | Type::Numeric(_) | Type::BigNumeric(_) | Type::Unknown
+        )
     }
 
     /// Whether the type contains `Unknown` anywhere.
@@ -76,10 +84,11 @@ impl Type {
 
     pub fn field(&self, name: &str) -> Option<(usize, &Field)> {
         match self {
-            Type::Struct(fs) => fs
-                .iter()
-                .enumerate()
-                .find(|(_, f)| f.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name))),
+            Type::Struct(fs) => fs.iter().enumerate().find(|(_, f)| {
+                f.name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            }),
             _ => None,
         }
     }
@@ -108,13 +117,21 @@ pub struct Typed {
 
 impl Typed {
     pub fn new(ty: Type, nullable: bool) -> Typed {
-        Typed { ty, nullable, literal: Literal::No }
+        Typed {
+            ty,
+            nullable,
+            literal: Literal::No,
+        }
     }
     pub fn unknown() -> Typed {
         Typed::new(Type::Unknown, true)
     }
     pub fn lit(ty: Type, literal: Literal) -> Typed {
-        Typed { ty, nullable: literal == Literal::Null, literal }
+        Typed {
+            ty,
+            nullable: literal == Literal::Null,
+            literal,
+        }
     }
 }
 

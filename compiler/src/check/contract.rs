@@ -9,26 +9,39 @@ use crate::target::Target;
 use crate::types::Assign;
 
 /// Every output column needs a unique name. Returns whether all do.
-pub(super) fn check_output_names(cols: &[OutColumn], _file: FileId, diags: &mut Vec<Diagnostic>) -> bool {
+pub(super) fn check_output_names(
+    cols: &[OutColumn],
+    _file: FileId,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
     let mut ok = true;
     for (i, c) in cols.iter().enumerate() {
         match &c.name {
             None => {
                 ok = false;
                 diags.push(
-                    Diagnostic::error(codes::UNNAMED_COLUMN, format!("output column {} has no name", i + 1))
-                        .label(c.span, "unnamed expression")
-                        .help("add an alias: `<expression> AS column_name`"),
+                    Diagnostic::error(
+                        codes::UNNAMED_COLUMN,
+                        format!("output column {} has no name", i + 1),
+                    )
+                    .label(c.span, "unnamed expression")
+                    .help("add an alias: `<expression> AS column_name`"),
                 );
             }
             Some(n) => {
-                if let Some(prev) = cols[..i].iter().find(|p| p.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n))) {
+                if let Some(prev) = cols[..i]
+                    .iter()
+                    .find(|p| p.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
+                {
                     ok = false;
                     diags.push(
-                        Diagnostic::error(codes::DUPLICATE_OUTPUT_COLUMN, format!("the query outputs two columns named `{n}`"))
-                            .label(c.span, "second column of that name")
-                            .label(prev.span, "first one here")
-                            .help("give one of them another alias: `... AS other_name`"),
+                        Diagnostic::error(
+                            codes::DUPLICATE_OUTPUT_COLUMN,
+                            format!("the query outputs two columns named `{n}`"),
+                        )
+                        .label(c.span, "second column of that name")
+                        .label(prev.span, "first one here")
+                        .help("give one of them another alias: `... AS other_name`"),
                     );
                 }
             }
@@ -49,29 +62,52 @@ pub(super) fn check_contract(
 ) -> Vec<SchemaColumn> {
     let inferred: Vec<SchemaColumn> = cols
         .iter()
-        .map(|c| SchemaColumn { name: c.name.clone().unwrap_or_default(), ty: c.typed.ty.clone(), nullable: c.typed.nullable })
+        .map(|c| SchemaColumn {
+            name: c.name.clone().unwrap_or_default(),
+            ty: c.typed.ty.clone(),
+            nullable: c.typed.nullable,
+        })
         .collect();
     let query_span = cols.first().map(|c| Span::new(c.span.file, 0..0));
     let Some(declared) = &port.columns else {
-        let mut d = Diagnostic::warning(codes::NO_CONTRACT, format!("port `{}.{}` declares no columns: it has no contract", product.id, port.name))
-            .label(port.span, "no [columns] for this port");
+        let mut d = Diagnostic::warning(
+            codes::NO_CONTRACT,
+            format!(
+                "port `{}.{}` declares no columns: it has no contract",
+                product.id, port.name
+            ),
+        )
+        .label(port.span, "no [columns] for this port");
         let example: Vec<String> = inferred
             .iter()
             .take(3)
             .map(|c| format!("{} = {{ type = \"{}\" }}", c.name, target.type_name(&c.ty)))
             .collect();
-        d = d.help(format!("declare the columns consumers may rely on in [outputs.{}.columns], e.g. {}", port.name, example.join(", ")));
+        d = d.help(format!(
+            "declare the columns consumers may rely on in [outputs.{}.columns], e.g. {}",
+            port.name,
+            example.join(", ")
+        ));
         diags.push(d);
         return inferred;
     };
     let _ = (query_span, sources);
-    let find = |name: &str| cols.iter().position(|c| c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)));
+    let find = |name: &str| {
+        cols.iter().position(|c| {
+            c.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+    };
     // Missing and extra columns first; order and types only where both exist.
     for d in declared {
         if find(&d.name).is_none() {
             let mut diag = Diagnostic::error(
                 codes::CONTRACT_MISSING_COLUMN,
-                format!("declared column `{}` is not produced by the query of `{}`", d.name, port.name),
+                format!(
+                    "declared column `{}` is not produced by the query of `{}`",
+                    d.name, port.name
+                ),
             )
             .label(d.span, "declared here");
             if let Some(c) = cols.last() {
@@ -84,24 +120,47 @@ pub(super) fn check_contract(
         let name = c.name.as_deref().unwrap_or_default();
         if !declared.iter().any(|d| d.name.eq_ignore_ascii_case(name)) {
             diags.push(
-                Diagnostic::error(codes::CONTRACT_EXTRA_COLUMN, format!("the query produces `{name}`, which port `{}` does not declare", port.name))
-                    .label(c.span, "not in the contract")
-                    .label(port.span, "the port's contract")
-                    .help(format!("declare it: `{name} = {{ type = \"{}\" }}`, or drop it from the SELECT list", target.type_name(&c.typed.ty))),
+                Diagnostic::error(
+                    codes::CONTRACT_EXTRA_COLUMN,
+                    format!(
+                        "the query produces `{name}`, which port `{}` does not declare",
+                        port.name
+                    ),
+                )
+                .label(c.span, "not in the contract")
+                .label(port.span, "the port's contract")
+                .help(format!(
+                    "declare it: `{name} = {{ type = \"{}\" }}`, or drop it from the SELECT list",
+                    target.type_name(&c.typed.ty)
+                )),
             );
         }
     }
-    let common_declared: Vec<&str> = declared.iter().filter(|d| find(&d.name).is_some()).map(|d| d.name.as_str()).collect();
+    let common_declared: Vec<&str> = declared
+        .iter()
+        .filter(|d| find(&d.name).is_some())
+        .map(|d| d.name.as_str())
+        .collect();
     let common_query: Vec<&str> = cols
         .iter()
         .filter_map(|c| c.name.as_deref())
         .filter(|n| declared.iter().any(|d| d.name.eq_ignore_ascii_case(n)))
         .collect();
-    let same_order = common_declared.iter().zip(&common_query).all(|(a, b)| a.eq_ignore_ascii_case(b));
+    let same_order = common_declared
+        .iter()
+        .zip(&common_query)
+        .all(|(a, b)| a.eq_ignore_ascii_case(b));
     if !same_order {
-        if let Some((d, q)) = common_declared.iter().zip(&common_query).find(|(a, b)| !a.eq_ignore_ascii_case(b)) {
+        if let Some((d, q)) = common_declared
+            .iter()
+            .zip(&common_query)
+            .find(|(a, b)| !a.eq_ignore_ascii_case(b))
+        {
             let col = &cols[find(q).unwrap_or(0)];
-            let decl = declared.iter().find(|x| x.name == *d).map_or(port.span, |x| x.span);
+            let decl = declared
+                .iter()
+                .find(|x| x.name == *d)
+                .map_or(port.span, |x| x.span);
             diags.push(
                 Diagnostic::error(codes::CONTRACT_COLUMN_ORDER, format!("the query produces `{q}` where the contract declares `{d}`"))
                     .label(col.span, format!("`{q}` here"))

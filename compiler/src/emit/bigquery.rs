@@ -14,18 +14,34 @@ use minijinja::{context, Environment};
 use serde::Serialize;
 
 const TEMPLATES: &[(&str, &str)] = &[
-    ("ddl", include_str!("../../../stdlib/templates/bigquery/ddl.sql.j2")),
-    ("job_view", include_str!("../../../stdlib/templates/bigquery/job_view.sql.j2")),
-    ("job_table", include_str!("../../../stdlib/templates/bigquery/job_table.sql.j2")),
-    ("job_incremental", include_str!("../../../stdlib/templates/bigquery/job_incremental.sql.j2")),
-    ("checks", include_str!("../../../stdlib/templates/bigquery/checks.sql.j2")),
+    (
+        "ddl",
+        include_str!("../../../stdlib/templates/bigquery/ddl.sql.j2"),
+    ),
+    (
+        "job_view",
+        include_str!("../../../stdlib/templates/bigquery/job_view.sql.j2"),
+    ),
+    (
+        "job_table",
+        include_str!("../../../stdlib/templates/bigquery/job_table.sql.j2"),
+    ),
+    (
+        "job_incremental",
+        include_str!("../../../stdlib/templates/bigquery/job_incremental.sql.j2"),
+    ),
+    (
+        "checks",
+        include_str!("../../../stdlib/templates/bigquery/checks.sql.j2"),
+    ),
 ];
 
 fn environment() -> Result<Environment<'static>, String> {
     let mut env = Environment::new();
     env.set_keep_trailing_newline(true);
     for (name, text) in TEMPLATES {
-        env.add_template(name, text).map_err(|e| format!("template {name}: {e}"))?;
+        env.add_template(name, text)
+            .map_err(|e| format!("template {name}: {e}"))?;
     }
     Ok(env)
 }
@@ -70,7 +86,13 @@ struct UniqueCheck {
 fn label_value(value: &str) -> String {
     value
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .take(63)
         .collect()
 }
@@ -91,11 +113,20 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             ("owner", product.owner.clone()),
         ];
         all.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
-        all.iter().map(|(k, v)| format!("({}, {})", lit(k), lit(&label_value(v)))).collect::<Vec<_>>().join(", ")
+        all.iter()
+            .map(|(k, v)| format!("({}, {})", lit(k), lit(&label_value(v))))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     let dataset_physical = bq.physical(mesh, product, "_")?;
-    let dataset = dataset_physical.quoted.rsplit_once('.').map_or(String::new(), |(d, _)| d.to_string());
-    let description = product.description.clone().unwrap_or_else(|| format!("Data product {}.", product.id));
+    let dataset = dataset_physical
+        .quoted
+        .rsplit_once('.')
+        .map_or(String::new(), |(d, _)| d.to_string());
+    let description = product
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("Data product {}.", product.id));
 
     let mut tables = vec![];
     // Landing tables of the product's own inputs.
@@ -103,14 +134,28 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
         if input.kind == InputKind::Product {
             continue;
         }
-        let columns = declared_columns(bq, &input.columns, false);
-        let about = input.description.clone().unwrap_or_else(|| format!("{} input `{}` of {}", input.kind.name(), input.name, product.id));
-        let options = vec![format!("description = {}", lit(&about)), format!("labels = [{}]", labels(&[("input", input.name.clone())]))];
+        let columns = declared_columns(bq, &input.columns);
+        let about = input.description.clone().unwrap_or_else(|| {
+            format!(
+                "{} input `{}` of {}",
+                input.kind.name(),
+                input.name,
+                product.id
+            )
+        });
+        let options = vec![
+            format!("description = {}", lit(&about)),
+            format!("labels = [{}]", labels(&[("input", input.name.clone())])),
+        ];
         // File drops become external tables with the ingestion issue; until
         // then every own input lands in a table the team loads itself.
         let external = false;
         tables.push(DdlTable {
-            comment: format!("-- Landing table of the {} input `{}`.", input.kind.name(), input.name),
+            comment: format!(
+                "-- Landing table of the {} input `{}`.",
+                input.kind.name(),
+                input.name
+            ),
             name: p.inputs[i].quoted.clone(),
             external,
             columns,
@@ -121,57 +166,119 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
     }
     let mut artifacts = vec![];
     let env_render = |name: &str, ctx: minijinja::Value| -> Result<String, String> {
-        env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| format!("template {name}: {e}"))
+        env.get_template(name)
+            .and_then(|t| t.render(ctx))
+            .map_err(|e| format!("template {name}: {e}"))
     };
     for (oi, port) in product.outputs.iter().enumerate() {
         let table = bq.physical(mesh, product, &port_table(port))?;
         let schema = p.ports[oi].schema.clone().unwrap_or_default();
         let port_id = format!("{}.{}", product.id, port.name);
-        let port_labels = labels(&[("port", port.name.clone()), ("version", format!("v{}", port.version))]);
-        let port_description = port.description.clone().unwrap_or_else(|| format!("Output port {port_id}, version {}.", port.version));
+        let port_labels = labels(&[
+            ("port", port.name.clone()),
+            ("version", format!("v{}", port.version)),
+        ]);
+        let port_description = port
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("Output port {port_id}, version {}.", port.version));
         if port.materialization != Materialization::View {
             let columns = match &port.columns {
-                Some(cols) => declared_columns(bq, cols, true),
-                None => schema.iter().map(|c| DdlColumn { name: q(&c.name), ty: bq.type_ddl(&c.ty), not_null: false, description: None }).collect(),
+                Some(cols) => declared_columns(bq, cols),
+                None => schema
+                    .iter()
+                    .map(|c| DdlColumn {
+                        name: q(&c.name),
+                        ty: bq.type_ddl(&c.ty),
+                        not_null: false,
+                        description: None,
+                    })
+                    .collect(),
             };
             tables.push(DdlTable {
-                comment: format!("-- Output port `{}`, version {} ({}).", port.name, port.version, port.materialization.name()),
+                comment: format!(
+                    "-- Output port `{}`, version {} ({}).",
+                    port.name,
+                    port.version,
+                    port.materialization.name()
+                ),
                 name: table.quoted.clone(),
                 external: false,
                 columns,
                 partition: partition_expr(bq, port, &schema),
-                cluster: (!port.cluster_by.is_empty()).then(|| port.cluster_by.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")),
-                options: vec![format!("description = {}", lit(&port_description)), format!("labels = [{port_labels}]")],
+                cluster: (!port.cluster_by.is_empty()).then(|| {
+                    port.cluster_by
+                        .iter()
+                        .map(|c| q(c))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }),
+                options: vec![
+                    format!("description = {}", lit(&port_description)),
+                    format!("labels = [{port_labels}]"),
+                ],
             });
         }
         let query = p.rewritten_query(oi);
-        let query_file = port.query_file.map(|f| p.sources.get(f).path.clone()).unwrap_or_default();
+        let query_file = port
+            .query_file
+            .map(|f| p.sources.get(f).path.clone())
+            .unwrap_or_default();
         let inferred = p.ports[oi].inferred.clone().unwrap_or_default();
-        let select: Vec<String> = schema.iter().map(|c| select_item(bq, c, &inferred)).collect();
-        let column_list = schema.iter().map(|c| q(&c.name)).collect::<Vec<_>>().join(", ");
+        let select: Vec<String> = schema
+            .iter()
+            .map(|c| select_item(bq, c, &inferred))
+            .collect();
+        let column_list = schema
+            .iter()
+            .map(|c| q(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
         let job = match port.materialization {
             Materialization::View => env_render(
                 "job_view",
                 context! { query_file, port_id, table => table.quoted, description => lit(&port_description), labels => port_labels, query },
             )?,
-            Materialization::Table => env_render("job_table", context! { query_file, port_id, table => table.quoted, column_list, select, query })?,
+            Materialization::Table => env_render(
+                "job_table",
+                context! { query_file, port_id, table => table.quoted, column_list, select, query },
+            )?,
             Materialization::Incremental => {
-                let keys: Vec<&SchemaColumn> =
-                    port.unique_key.iter().filter_map(|k| schema.iter().find(|c| c.name.eq_ignore_ascii_case(k))).collect();
+                let keys: Vec<&SchemaColumn> = port
+                    .unique_key
+                    .iter()
+                    .filter_map(|k| schema.iter().find(|c| c.name.eq_ignore_ascii_case(k)))
+                    .collect();
                 let on = keys
                     .iter()
                     .map(|k| {
-                        let (t, s) = (format!("target.{}", q(&k.name)), format!("source.{}", q(&k.name)));
-                        if k.nullable { format!("({t} = {s} OR ({t} IS NULL AND {s} IS NULL))") } else { format!("{t} = {s}") }
+                        let (t, s) = (
+                            format!("target.{}", q(&k.name)),
+                            format!("source.{}", q(&k.name)),
+                        );
+                        if k.nullable {
+                            format!("({t} = {s} OR ({t} IS NULL AND {s} IS NULL))")
+                        } else {
+                            format!("{t} = {s}")
+                        }
                     })
                     .collect::<Vec<_>>()
                     .join("\n  AND ");
                 let updates: Vec<String> = schema
                     .iter()
-                    .filter(|c| !port.unique_key.iter().any(|k| k.eq_ignore_ascii_case(&c.name)))
+                    .filter(|c| {
+                        !port
+                            .unique_key
+                            .iter()
+                            .any(|k| k.eq_ignore_ascii_case(&c.name))
+                    })
                     .map(|c| format!("{} = source.{}", q(&c.name), q(&c.name)))
                     .collect();
-                let source_list = schema.iter().map(|c| format!("source.{}", q(&c.name))).collect::<Vec<_>>().join(", ");
+                let source_list = schema
+                    .iter()
+                    .map(|c| format!("source.{}", q(&c.name)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let key_list = port.unique_key.join(", ");
                 env_render(
                     "job_incremental",
@@ -182,9 +289,15 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
                 )?
             }
         };
-        artifacts.push(Artifact { path: format!("{dir}/jobs/{}.sql", port.name), contents: job });
+        artifacts.push(Artifact {
+            path: format!("{dir}/jobs/{}.sql", port.name),
+            contents: job,
+        });
         if let Some(checks) = checks(bq, &env, port, &port_id, &table.quoted, &product_file)? {
-            artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.name), contents: checks });
+            artifacts.push(Artifact {
+                path: format!("{dir}/checks/{}.sql", port.name),
+                contents: checks,
+            });
         }
     }
     let ddl = env_render(
@@ -195,17 +308,20 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             description => lit(&description), labels => labels(&[]), tables,
         },
     )?;
-    artifacts.push(Artifact { path: format!("{dir}/ddl.sql"), contents: ddl });
+    artifacts.push(Artifact {
+        path: format!("{dir}/ddl.sql"),
+        contents: ddl,
+    });
     Ok(artifacts)
 }
 
-fn declared_columns(bq: &BigQuery, cols: &[Column], not_null: bool) -> Vec<DdlColumn> {
+fn declared_columns(bq: &BigQuery, cols: &[Column]) -> Vec<DdlColumn> {
     cols.iter()
         .map(|c| DdlColumn {
             name: bq.quote_ident(&c.name),
             ty: bq.type_ddl(&c.ty),
             // BigQuery has no NOT NULL arrays (an empty array stands for none).
-            not_null: (not_null || c.required) && c.required && !matches!(c.ty, Type::Array(_)),
+            not_null: c.required && !matches!(c.ty, Type::Array(_)),
             description: c.description.as_deref().map(|d| bq.string_literal(d)),
         })
         .collect()
@@ -215,29 +331,50 @@ fn declared_columns(bq: &BigQuery, cols: &[Column], not_null: bool) -> Vec<DdlCo
 /// not exactly the column's (a parameterized or wider declared type).
 fn select_item(bq: &BigQuery, c: &SchemaColumn, inferred: &[SchemaColumn]) -> String {
     let name = bq.quote_ident(&c.name);
-    let from = inferred.iter().find(|i| i.name.eq_ignore_ascii_case(&c.name));
+    let from = inferred
+        .iter()
+        .find(|i| i.name.eq_ignore_ascii_case(&c.name));
     match from {
-        Some(i) if i.ty != c.ty && !c.ty.has_unknown() => format!("CAST({name} AS {}) AS {name}", bq.type_ddl(&c.ty)),
+        Some(i) if i.ty != c.ty && !c.ty.has_unknown() => {
+            format!("CAST({name} AS {}) AS {name}", bq.type_ddl(&c.ty))
+        }
         _ => name,
     }
 }
 
 fn partition_expr(bq: &BigQuery, port: &Port, schema: &[SchemaColumn]) -> Option<String> {
     let part = port.partition.as_ref()?;
-    let col = schema.iter().find(|c| c.name.eq_ignore_ascii_case(&part.column))?;
+    let col = schema
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(&part.column))?;
     let name = bq.quote_ident(&col.name);
     let g = part.granularity;
     Some(match (&col.ty, g) {
         (Type::Date, None | Some(Granularity::Day)) => name,
         (Type::Date, Some(g)) => format!("DATE_TRUNC({name}, {})", g.name()),
-        (Type::Timestamp, g) => format!("TIMESTAMP_TRUNC({name}, {})", g.unwrap_or(Granularity::Day).name()),
-        (Type::Datetime, g) => format!("DATETIME_TRUNC({name}, {})", g.unwrap_or(Granularity::Day).name()),
+        (Type::Timestamp, g) => format!(
+            "TIMESTAMP_TRUNC({name}, {})",
+            g.unwrap_or(Granularity::Day).name()
+        ),
+        (Type::Datetime, g) => format!(
+            "DATETIME_TRUNC({name}, {})",
+            g.unwrap_or(Granularity::Day).name()
+        ),
         _ => name,
     })
 }
 
-fn checks(bq: &BigQuery, env: &Environment, port: &Port, port_id: &str, table: &str, product_file: &str) -> Result<Option<String>, String> {
-    let Some(cols) = &port.columns else { return Ok(None) };
+fn checks(
+    bq: &BigQuery,
+    env: &Environment,
+    port: &Port,
+    port_id: &str,
+    table: &str,
+    product_file: &str,
+) -> Result<Option<String>, String> {
+    let Some(cols) = &port.columns else {
+        return Ok(None);
+    };
     let q = |s: &str| bq.quote_ident(s);
     let lit = |s: &str| bq.string_literal(s);
     let mut list = vec![];
@@ -245,7 +382,12 @@ fn checks(bq: &BigQuery, env: &Environment, port: &Port, port_id: &str, table: &
     for c in cols {
         if c.required {
             let name = format!("{}_not_null", c.name);
-            list.push(Check { label: lit(&name), name, about: format!("`{}` is required", c.name), condition: format!("{} IS NULL", q(&c.name)) });
+            list.push(Check {
+                label: lit(&name),
+                name,
+                about: format!("`{}` is required", c.name),
+                condition: format!("{} IS NULL", q(&c.name)),
+            });
         }
         if !c.accepted_values.is_empty() {
             let values: Vec<String> = c
@@ -269,16 +411,34 @@ fn checks(bq: &BigQuery, env: &Environment, port: &Port, port_id: &str, table: &
         }
         if c.unique {
             let name = format!("{}_unique", c.name);
-            unique.push(UniqueCheck { label: lit(&name), name, about: format!("`{}` is unique", c.name), columns: q(&c.name) });
+            unique.push(UniqueCheck {
+                label: lit(&name),
+                name,
+                about: format!("`{}` is unique", c.name),
+                columns: q(&c.name),
+            });
         }
     }
-    if !port.unique_key.is_empty() && !(port.unique_key.len() == 1 && cols.iter().any(|c| c.unique && c.name.eq_ignore_ascii_case(&port.unique_key[0]))) {
+    // A one-column key already checked as a `unique` column needs no second check.
+    let key_checked = port.unique_key.len() == 1
+        && cols
+            .iter()
+            .any(|c| c.unique && c.name.eq_ignore_ascii_case(&port.unique_key[0]));
+    if !port.unique_key.is_empty() && !key_checked {
         let name = format!("unique_key_{}", port.unique_key.join("_"));
         unique.push(UniqueCheck {
             label: lit(&name),
             name,
-            about: format!("the unique key ({}) has no duplicates", port.unique_key.join(", ")),
-            columns: port.unique_key.iter().map(|k| q(k)).collect::<Vec<_>>().join(", "),
+            about: format!(
+                "the unique key ({}) has no duplicates",
+                port.unique_key.join(", ")
+            ),
+            columns: port
+                .unique_key
+                .iter()
+                .map(|k| q(k))
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     if list.is_empty() && unique.is_empty() {

@@ -43,7 +43,9 @@ impl EmitProduct<'_> {
     /// The port's query with every input name replaced by its physical
     /// table; comments and layout are kept.
     pub fn rewritten_query(&self, port: usize) -> String {
-        let Some(file) = self.product.outputs[port].query_file else { return String::new() };
+        let Some(file) = self.product.outputs[port].query_file else {
+            return String::new();
+        };
         let mut text = self.sources.get(file).text.clone();
         let mut relations = self.ports[port].relations.clone();
         relations.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
@@ -53,7 +55,11 @@ impl EmitProduct<'_> {
             }
         }
         let trimmed = text.trim_end();
-        trimmed.strip_suffix(';').unwrap_or(trimmed).trim_end().to_string()
+        trimmed
+            .strip_suffix(';')
+            .unwrap_or(trimmed)
+            .trim_end()
+            .to_string()
     }
 }
 
@@ -66,35 +72,79 @@ pub fn port_table(port: &crate::resolve::Port) -> String {
     format!("{}_v{}", port.name, port.version)
 }
 
-pub fn emit_mesh(mesh: &Mesh, checked: &CheckedMesh, sources: &Sources) -> Result<Vec<Artifact>, String> {
+pub fn emit_mesh(
+    mesh: &Mesh,
+    checked: &CheckedMesh,
+    sources: &Sources,
+) -> Result<Vec<Artifact>, String> {
     let mut artifacts = vec![];
     for (pi, product) in mesh.products.iter().enumerate() {
         let target = product.target();
         let (inputs, input_columns) = input_tables(mesh, checked, product, target)?;
-        let ep = EmitProduct { mesh, product, ports: &checked.ports[pi], sources, inputs, input_columns };
+        let ep = EmitProduct {
+            mesh,
+            product,
+            ports: &checked.ports[pi],
+            sources,
+            inputs,
+            input_columns,
+        };
         artifacts.extend(target.emit_product(&ep)?);
     }
-    artifacts.push(Artifact { path: "manifest.json".into(), contents: manifest::manifest(mesh, checked)? });
-    artifacts.push(Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) });
-    artifacts.push(Artifact { path: "lineage.mmd".into(), contents: lineage_mermaid(mesh) });
+    artifacts.push(Artifact {
+        path: "manifest.json".into(),
+        contents: manifest::manifest(mesh, checked)?,
+    });
+    artifacts.push(Artifact {
+        path: "lineage.dot".into(),
+        contents: lineage_dot(mesh),
+    });
+    artifacts.push(Artifact {
+        path: "lineage.mmd".into(),
+        contents: lineage_mermaid(mesh),
+    });
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(artifacts)
 }
 
-fn input_tables(mesh: &Mesh, checked: &CheckedMesh, product: &Product, target: &dyn Target) -> Result<(Vec<Physical>, Vec<Vec<SchemaColumn>>), String> {
+fn input_tables(
+    mesh: &Mesh,
+    checked: &CheckedMesh,
+    product: &Product,
+    target: &dyn Target,
+) -> Result<(Vec<Physical>, Vec<Vec<SchemaColumn>>), String> {
     let mut names = vec![];
     let mut columns = vec![];
     for input in &product.inputs {
         match input.source {
-            InputSource::Port { product: up, port, .. } => {
+            InputSource::Port {
+                product: up, port, ..
+            } => {
                 let upstream = &mesh.products[up.0 as usize];
-                names.push(target.physical(mesh, upstream, &port_table(&upstream.outputs[port]))?);
-                columns.push(checked.ports[up.0 as usize][port].schema.clone().unwrap_or_default());
+                names.push(target.physical(
+                    mesh,
+                    upstream,
+                    &port_table(&upstream.outputs[port]),
+                )?);
+                columns.push(
+                    checked.ports[up.0 as usize][port]
+                        .schema
+                        .clone()
+                        .unwrap_or_default(),
+                );
             }
             _ => {
                 names.push(target.physical(mesh, product, &own_input_table(input))?);
                 columns.push(
-                    input.columns.iter().map(|c| SchemaColumn { name: c.name.clone(), ty: c.ty.clone(), nullable: !c.required }).collect(),
+                    input
+                        .columns
+                        .iter()
+                        .map(|c| SchemaColumn {
+                            name: c.name.clone(),
+                            ty: c.ty.clone(),
+                            nullable: !c.required,
+                        })
+                        .collect(),
                 );
             }
         }
@@ -108,7 +158,10 @@ fn lineage_dot(mesh: &Mesh) -> String {
         out.push_str(&format!("  \"{}\";\n", p.id));
     }
     for (a, b) in &mesh.edges {
-        out.push_str(&format!("  \"{}\" -> \"{}\";\n", mesh.products[a.0 as usize].id, mesh.products[b.0 as usize].id));
+        out.push_str(&format!(
+            "  \"{}\" -> \"{}\";\n",
+            mesh.products[a.0 as usize].id, mesh.products[b.0 as usize].id
+        ));
     }
     out.push_str("}\n");
     out
@@ -121,7 +174,11 @@ fn lineage_mermaid(mesh: &Mesh) -> String {
         out.push_str(&format!("  {}[\"{}\"]\n", node(i), p.id));
     }
     for (a, b) in &mesh.edges {
-        out.push_str(&format!("  {} --> {}\n", node(a.0 as usize), node(b.0 as usize)));
+        out.push_str(&format!(
+            "  {} --> {}\n",
+            node(a.0 as usize),
+            node(b.0 as usize)
+        ));
     }
     out
 }

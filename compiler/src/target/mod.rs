@@ -44,6 +44,10 @@ pub trait Target: Sync + Send {
     fn groupable(&self, ty: &Type) -> bool;
     fn orderable(&self, ty: &Type) -> bool;
 
+    /// Whether a string literal, as written between its quotes, is valid
+    /// in the dialect (an error message if not).
+    fn check_string_literal(&self, raw: &str, quote: char) -> Result<(), String>;
+
     /// A quoted identifier.
     fn quote_ident(&self, name: &str) -> String;
     /// A string literal with everything escaped.

@@ -1,0 +1,117 @@
+//! Whole builds: byte-identical output whatever the order of files on
+//! disk, and a failed build that leaves the previous output untouched.
+
+use std::path::Path;
+use std::process::Command;
+
+fn copy_tree(from: &Path, to: &Path, reverse: bool) {
+    let mut entries: Vec<_> = walkdir::WalkDir::new(from).into_iter().filter_map(|e| e.ok()).filter(|e| e.file_type().is_file()).collect();
+    // Files are created in the opposite order to change what the directory lists first.
+    entries.sort_by(|a, b| a.path().cmp(b.path()));
+    if reverse {
+        entries.reverse();
+    }
+    for e in entries {
+        let rel = e.path().strip_prefix(from).unwrap();
+        if rel.starts_with("target") {
+            continue;
+        }
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(e.path(), dest).unwrap();
+    }
+}
+
+fn build(mesh: &Path, out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dpc")).args(["build", "-C"]).arg(mesh).arg("--out").arg(out).env("NO_COLOR", "1").output().unwrap()
+}
+
+fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| (e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_same_mesh_in_any_file_order_gives_byte_identical_artifacts() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop-bigquery");
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    copy_tree(&example, &a, false);
+    copy_tree(&example, &b, true);
+    assert!(build(&a, &tmp.path().join("out-a")).status.success());
+    assert!(build(&b, &tmp.path().join("out-b")).status.success());
+    let (x, y) = (read_all(&tmp.path().join("out-a")), read_all(&tmp.path().join("out-b")));
+    assert!(x.len() > 20);
+    assert!(x == y, "artifacts differ between the two copies");
+}
+
+#[test]
+fn a_failed_build_leaves_the_previous_output_untouched() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop-bigquery");
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = tmp.path().join("mesh");
+    copy_tree(&example, &mesh, false);
+    let out = tmp.path().join("out");
+    assert!(build(&mesh, &out).status.success());
+    let before = read_all(&out);
+    // Break one query: the build must fail and write nothing.
+    std::fs::write(mesh.join("products/checkout/orders/orders.sql"), "SELECT no_such_column FROM shop_orders\n").unwrap();
+    let failed = build(&mesh, &out);
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(read_all(&out), before);
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "no staging directory is left behind: {leftovers:?}");
+}
+
+#[test]
+fn init_scaffolds_a_mesh_that_checks_clean_and_builds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("new-mesh");
+    let init = Command::new(env!("CARGO_BIN_EXE_dpc")).arg("init").arg(&dir).output().unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let out = build(&dir, &dir.join("target/dpc"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("ok: no errors, 0 warnings"), "{stderr}");
+    assert!(dir.join("target/dpc/bigquery/sales__orders/jobs/orders.sql").exists());
+    // A second init refuses to overwrite.
+    let again = Command::new(env!("CARGO_BIN_EXE_dpc")).arg("init").arg(&dir).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+}
+
+#[test]
+fn usage_errors_exit_2_and_explain_knows_every_code() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dpc")).args(["check", "-C"]).arg(tmp.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = Command::new(env!("CARGO_BIN_EXE_dpc")).args(["explain", "dpc0302"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("# DPC0302"));
+    let out = Command::new(env!("CARGO_BIN_EXE_dpc")).args(["explain", "DPC9999"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn json_diagnostics_carry_code_file_line_and_labels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("m");
+    assert!(Command::new(env!("CARGO_BIN_EXE_dpc")).arg("init").arg(&dir).output().unwrap().status.success());
+    std::fs::write(dir.join("products/sales/orders/orders.sql"), "SELECT order_idd FROM shop_orders\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dpc")).args(["check", "--format", "json", "-C"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &doc["diagnostics"][0];
+    assert_eq!(first["code"], "DPC0302");
+    assert_eq!(first["severity"], "error");
+    assert_eq!(first["file"], "products/sales/orders/orders.sql");
+    assert_eq!(first["line"], 1);
+    assert_eq!(first["column"], 8);
+    assert_eq!(first["help"], "did you mean `order_id`?");
+    assert!(doc["errors"].as_u64().unwrap() >= 1);
+}

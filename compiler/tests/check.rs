@@ -1,0 +1,133 @@
+//! Small checker tests: one query over one export input `t`, through the
+//! whole pipeline in memory. `infer` gives the output columns (name, type,
+//! nullable) or the diagnostics' codes and messages.
+
+use dpc::load::SourceTree;
+
+const T: &str = r#"columns.id = { type = "INT64", required = true }
+columns.n  = { type = "NUMERIC" }
+columns.s  = { type = "STRING" }
+columns.d  = { type = "DATE", required = true }
+columns.ts = { type = "TIMESTAMP" }
+columns.st = { type = "STRUCT<x INT64, y ARRAY<STRING>>" }
+columns.a  = { type = "ARRAY<STRUCT<k STRING, v INT64>>" }
+"#;
+
+fn mesh(sql: &str) -> SourceTree {
+    let mut tree = SourceTree::default();
+    tree.files.insert("dpc.toml".into(), "[mesh]\nname = \"m\"\n[targets.bigquery]\nproject = \"acme-data\"\n".into());
+    let product = format!(
+        "name = \"p\"\ndomain = \"d\"\nowner = \"o@x\"\n[inputs.t]\nkind = \"export\"\n{T}\n[inputs.u]\nkind = \"export\"\ncolumns.id = {{ type = \"INT64\", required = true }}\ncolumns.k = {{ type = \"STRING\" }}\n[outputs.out]\nversion = 1\n"
+    );
+    tree.files.insert("products/d/p/product.toml".into(), product);
+    tree.files.insert("products/d/p/out.sql".into(), sql.into());
+    tree
+}
+
+/// `name TYPE [NOT NULL], ...` or the error codes with messages.
+fn infer(sql: &str) -> String {
+    let c = dpc::compile(mesh(sql), false);
+    let problems: Vec<String> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.code.0 != "DPC0356")
+        .map(|d| format!("{} {}", d.code.0, d.message))
+        .collect();
+    if !problems.is_empty() {
+        return problems.join("\n");
+    }
+    let (_, cols) = c.inferred.iter().find(|(id, _)| id == "d.p.out").unwrap();
+    cols.as_ref().unwrap().iter().map(|(n, t)| format!("{n} {t}")).collect::<Vec<_>>().join(", ")
+}
+
+#[test]
+fn literals_coerce_to_the_other_operand() {
+    assert_eq!(infer("SELECT n * 0.5 AS a, id * 0.5 AS b, id / 2 AS c, n + 1 AS e FROM t"), "a NUMERIC, b FLOAT64, c FLOAT64, e NUMERIC");
+    assert_eq!(infer("SELECT IF(id > 0, 1, 2.5) AS x, COALESCE(id, n) AS y FROM t"), "x FLOAT64, y NUMERIC");
+}
+
+#[test]
+fn using_join_puts_the_merged_column_first_and_resolves_it_unambiguously() {
+    assert_eq!(infer("SELECT * EXCEPT (n, s, d, ts, st, a) FROM t JOIN u USING (id)"), "id INT64, k STRING");
+    assert_eq!(infer("SELECT id, u.k FROM t LEFT JOIN u USING (id)"), "id INT64, k STRING");
+}
+
+#[test]
+fn ambiguous_and_unknown_columns_are_reported_with_suggestions() {
+    assert_eq!(infer("SELECT id FROM t JOIN u ON t.id = u.id"), "DPC0303 column `id` is ambiguous");
+    assert_eq!(infer("SELECT nn FROM t"), "DPC0302 unknown column `nn`");
+    assert_eq!(infer("SELECT * FROM tt"), "DPC0301 unknown table `tt`");
+}
+
+#[test]
+fn group_by_alias_wins_and_ungrouped_columns_are_errors() {
+    assert_eq!(infer("SELECT s AS id, COUNT(*) AS c FROM t GROUP BY id"), "id STRING, c INT64");
+    assert_eq!(infer("SELECT s, n FROM t GROUP BY s"), "DPC0305 column `n` is neither grouped nor aggregated");
+    assert_eq!(infer("SELECT s, SUM(n) AS total FROM t GROUP BY 1"), "s STRING, total NUMERIC");
+    assert_eq!(infer("SELECT UPPER(s) AS u, COUNT(*) AS c FROM t GROUP BY UPPER(s)"), "u STRING, c INT64");
+}
+
+#[test]
+fn aggregates_and_windows_are_rejected_where_not_allowed() {
+    assert_eq!(infer("SELECT id FROM t WHERE SUM(n) > 0"), "DPC0306 aggregate function `SUM` in WHERE");
+    assert_eq!(infer("SELECT id FROM t WHERE ROW_NUMBER() OVER () = 1"), "DPC0307 window function `ROW_NUMBER` in WHERE");
+    assert_eq!(
+        infer("SELECT id, ROW_NUMBER() OVER (PARTITION BY s ORDER BY d) AS rn FROM t QUALIFY rn = 1"),
+        "id INT64, rn INT64"
+    );
+}
+
+#[test]
+fn ctes_subqueries_and_set_operations() {
+    assert_eq!(infer("WITH t AS (SELECT 1 AS one) SELECT one FROM t"), "one INT64");
+    assert_eq!(infer("SELECT id FROM t WHERE n > (SELECT AVG(n) FROM t AS t2 WHERE t2.s = t.s)"), "id INT64");
+    assert_eq!(infer("SELECT id AS x FROM t UNION ALL SELECT n FROM t"), "x NUMERIC");
+    assert_eq!(infer("SELECT id FROM t UNION ALL SELECT s FROM t"), "DPC0313 column id of UNION is INT64 in one branch and STRING in the other");
+    assert_eq!(infer("SELECT * FROM (SELECT id FROM t) AS x(y)"), "DPC0314 BigQuery has no column lists on table aliases");
+}
+
+#[test]
+fn structs_arrays_and_unnest() {
+    assert_eq!(infer("SELECT st.x AS x, st.y[SAFE_OFFSET(0)] AS y0 FROM t"), "x INT64, y0 STRING");
+    assert_eq!(infer("SELECT id, e.k, e.v, o FROM t, UNNEST(a) AS e WITH OFFSET AS o"), "id INT64, k STRING, v INT64, o INT64");
+    assert_eq!(infer("SELECT id, item.k FROM t, t.a AS item"), "id INT64, k STRING");
+    assert_eq!(infer("SELECT st.z FROM t"), "DPC0316 STRUCT has no field `z`");
+}
+
+#[test]
+fn functions_from_the_catalog() {
+    assert_eq!(
+        infer("SELECT DATE_TRUNC(d, MONTH) AS m, DATE_DIFF(d, d, DAY) AS dd, EXTRACT(YEAR FROM ts) AS y, SAFE_DIVIDE(n, id) AS r FROM t"),
+        "m DATE, dd INT64, y INT64, r NUMERIC"
+    );
+    assert_eq!(infer("SELECT ARRAY_AGG(s ORDER BY d) AS xs, STRING_AGG(s, ',') AS j FROM t"), "xs ARRAY<STRING>, j STRING");
+    assert_eq!(infer("SELECT SUBSTR(id, 1) AS x FROM t"), "DPC0309 no signature of `SUBSTR` takes (INT64, INT64)");
+    assert_eq!(infer("SELECT UPPER(s, s) AS x FROM t"), "DPC0310 `UPPER` does not take 2 arguments");
+}
+
+#[test]
+fn comparisons_of_incompatible_types_are_errors() {
+    assert_eq!(infer("SELECT id FROM t WHERE id = s"), "DPC0304 cannot compare INT64 with STRING");
+    assert_eq!(infer("SELECT id FROM t WHERE d > '2024-01-01'"), "id INT64");
+}
+
+#[test]
+fn output_columns_need_unique_names() {
+    assert_eq!(infer("SELECT id + 1 FROM t"), "DPC0311 output column 1 has no name");
+    assert_eq!(infer("SELECT id, s AS ID FROM t"), "DPC0312 the query outputs two columns named `ID`");
+}
+
+#[test]
+fn nullability_is_tracked_where_provable() {
+    // The contract check warns only where a required column may be NULL.
+    let sql = "SELECT id, COUNT(*) AS c, COALESCE(s, 'x') AS s2 FROM t GROUP BY id, s";
+    let mut tree = mesh(sql);
+    let product = tree.files.get_mut("products/d/p/product.toml").unwrap();
+    product.push_str("[outputs.out.columns]\nid = { type = \"INT64\", required = true }\nc = { type = \"INT64\", required = true }\ns2 = { type = \"STRING\", required = true }\n");
+    let c = dpc::compile(tree, false);
+    assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>());
+    let mut tree = mesh("SELECT u.id FROM t LEFT JOIN u USING (id)");
+    tree.files.get_mut("products/d/p/product.toml").unwrap().push_str("[outputs.out.columns]\nid = { type = \"INT64\", required = true }\n");
+    let c = dpc::compile(tree, false);
+    assert_eq!(c.diagnostics.iter().map(|d| d.code.0).collect::<Vec<_>>(), ["DPC0354"]);
+}

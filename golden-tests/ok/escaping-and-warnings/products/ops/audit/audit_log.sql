@@ -1,0 +1,11 @@
+-- Audit log: one row per event; `score` is rounded by the contract.
+SELECT
+  event_id,
+  actor,
+  at,
+  tags,
+  geo.lat AS lat,
+  CAST(ARRAY_LENGTH(tags) AS NUMERIC) / 3 AS score,
+  my_udf_checksum(event_id) AS checksum   -- not in the catalog: a warning
+FROM events
+WHERE actor != 'it\'s not' OR actor IS NULL

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds the example meshes and every golden ok case, then has ZetaSQL
+# (Google's BigQuery analyzer, offline from PyPI) analyse every emitted
+# statement. Run it locally the same way: bash scripts/validate-all.sh
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cargo build --quiet --locked
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+meshes=(examples/shop-bigquery golden-tests/conformance/tpch-bigquery)
+for case in golden-tests/ok/*/; do
+  [ -f "$case/dpc.toml" ] && meshes+=("${case%/}")
+done
+dirs=()
+for mesh in "${meshes[@]}"; do
+  name="$(echo "$mesh" | tr '/' '_')"
+  ./target/debug/dpc build -C "$mesh" --out "$out/$name" 2>/dev/null
+  dirs+=("$out/$name")
+done
+bash scripts/validate-bigquery.sh "${dirs[@]}"
