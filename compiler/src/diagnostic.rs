@@ -34,31 +34,16 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            code,
-            severity: Severity::Error,
-            message: message.into(),
-            labels: vec![],
-            help: None,
-        }
+        Diagnostic { code, severity: Severity::Error, message: message.into(), labels: vec![], help: None }
     }
     pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, message)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
     }
     pub fn note(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Note,
-            ..Diagnostic::error(code, message)
-        }
+        Diagnostic { severity: Severity::Note, ..Diagnostic::error(code, message) }
     }
     pub fn label(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label {
-            span,
-            message: message.into(),
-        });
+        self.labels.push(Label { span, message: message.into() });
         self
     }
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
@@ -74,10 +59,7 @@ impl Diagnostic {
 }
 
 /// "did you mean `x`?" for the closest candidate, if one is close enough.
-pub fn did_you_mean<'a>(
-    name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let lower = name.to_ascii_lowercase();
     candidates
         .into_iter()
@@ -91,14 +73,9 @@ pub fn did_you_mean<'a>(
 pub fn sort(diags: &mut [Diagnostic], sources: &Sources) {
     diags.sort_by(|a, b| {
         let key = |d: &Diagnostic| {
-            d.primary_span()
-                .map(|s| (sources.get(s.file).path.clone(), s.start, s.end))
-                .unwrap_or_default()
+            d.primary_span().map(|s| (sources.get(s.file).path.clone(), s.start, s.end)).unwrap_or_default()
         };
-        key(a)
-            .cmp(&key(b))
-            .then_with(|| a.code.cmp(&b.code))
-            .then_with(|| a.message.cmp(&b.message))
+        key(a).cmp(&key(b)).then_with(|| a.code.cmp(&b.code)).then_with(|| a.message.cmp(&b.message))
     });
 }
 
@@ -131,9 +108,10 @@ impl<'a> Report<'a> {
             };
             if Some(l.span.file) == primary {
                 labels.push(ls);
-            } else if let Some(r) = related.iter_mut().find(|r| {
-                r.source.as_ref().map(|s| s.name()) == Some(sources.get(l.span.file).path.as_str())
-            }) {
+            } else if let Some(r) = related
+                .iter_mut()
+                .find(|r| r.source.as_ref().map(|s| s.name()) == Some(sources.get(l.span.file).path.as_str()))
+            {
                 r.labels.push(ls);
             } else {
                 let f = sources.get(l.span.file);
@@ -190,35 +168,24 @@ impl miette::Diagnostic for Report<'_> {
         })
     }
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
         self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        (!self.labels.is_empty())
-            .then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = _>>)
+        (!self.labels.is_empty()).then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = _>>)
     }
     fn related<'b>(&'b self) -> Option<Box<dyn Iterator<Item = &'b dyn miette::Diagnostic> + 'b>> {
-        (!self.related.is_empty()).then(|| {
-            Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic))
-                as Box<dyn Iterator<Item = _>>
-        })
+        (!self.related.is_empty())
+            .then(|| Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)) as Box<dyn Iterator<Item = _>>)
     }
 }
 
 /// Renders diagnostics as miette's graphical reports (with colour or without).
 pub fn render_human(diags: &[Diagnostic], sources: &Sources, color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_links(false);
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
     for d in diags {
         let report = Report::new(d, sources);
@@ -263,14 +230,7 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
                     let f = sources.get(l.span.file);
                     let (line, column) = f.line_col(l.span.start as usize);
                     let (end_line, end_column) = f.line_col(l.span.end as usize);
-                    JsonLabel {
-                        file: &f.path,
-                        line,
-                        column,
-                        end_line,
-                        end_column,
-                        message: &l.message,
-                    }
+                    JsonLabel { file: &f.path, line, column, end_line, end_column, message: &l.message }
                 })
                 .collect();
             JsonDiagnostic {

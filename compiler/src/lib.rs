@@ -46,12 +46,7 @@ pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
     let (sources, raw, mut diags) = load::load_mesh(tree);
     let Some(mesh) = resolve::resolve_mesh(&raw, &mut diags) else {
         diagnostic::sort(&mut diags, &sources);
-        return Compilation {
-            sources,
-            diagnostics: diags,
-            artifacts: None,
-            inferred: vec![],
-        };
+        return Compilation { sources, diagnostics: diags, artifacts: None, inferred: vec![] };
     };
     let queries: Vec<Vec<Option<sql::ParsedQuery>>> = mesh
         .products
@@ -61,9 +56,7 @@ pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
                 .iter()
                 .map(|o| {
                     let file = o.query_file?;
-                    sql::parse_query(file, sources.get(file), p.target())
-                        .map_err(|d| diags.push(d))
-                        .ok()
+                    sql::parse_query(file, sources.get(file), p.target()).map_err(|d| diags.push(d)).ok()
                 })
                 .collect()
         })
@@ -75,10 +68,7 @@ pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
             Ok(a) => Some(a),
             Err(e) => {
                 // A template or naming bug in dpc itself, not in the mesh.
-                diags.push(Diagnostic::error(
-                    codes::NOT_CHECKED,
-                    format!("internal error while emitting: {e}"),
-                ));
+                diags.push(Diagnostic::error(codes::NOT_CHECKED, format!("internal error while emitting: {e}")));
                 None
             }
         }
@@ -91,19 +81,13 @@ pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
         .zip(&checked.ports)
         .flat_map(|(p, ports)| {
             p.outputs.iter().zip(ports).map(move |(o, c)| {
-                let cols = c.inferred.as_ref().map(|cols| {
-                    cols.iter()
-                        .map(|c| (c.name.clone(), p.target().type_name(&c.ty)))
-                        .collect()
-                });
+                let cols = c
+                    .inferred
+                    .as_ref()
+                    .map(|cols| cols.iter().map(|c| (c.name.clone(), p.target().type_name(&c.ty))).collect());
                 (format!("{}.{}", p.id, o.name), cols)
             })
         })
         .collect();
-    Compilation {
-        sources,
-        diagnostics: diags,
-        artifacts,
-        inferred,
-    }
+    Compilation { sources, diagnostics: diags, artifacts, inferred }
 }

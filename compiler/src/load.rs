@@ -26,10 +26,7 @@ pub struct SourceTree {
 
 /// The nearest directory at or above `start` that holds a `dpc.toml`.
 pub fn find_root(start: &Path) -> Option<PathBuf> {
-    start
-        .ancestors()
-        .find(|d| d.join(MESH_FILE).is_file())
-        .map(Path::to_path_buf)
+    start.ancestors().find(|d| d.join(MESH_FILE).is_file()).map(Path::to_path_buf)
 }
 
 /// Reads `dpc.toml` and every `product.toml` and `*.sql` below `products/`.
@@ -48,15 +45,8 @@ pub fn read_tree(root: &Path) -> std::io::Result<SourceTree> {
             if !entry.file_type().is_file() || !(name == PRODUCT_FILE || name.ends_with(".sql")) {
                 continue;
             }
-            let rel = entry
-                .path()
-                .strip_prefix(root)
-                .map_err(std::io::Error::other)?;
-            let rel = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
+            let rel = entry.path().strip_prefix(root).map_err(std::io::Error::other)?;
+            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
             files.insert(rel, read(entry.path())?);
         }
     }
@@ -83,10 +73,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a table")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Entries<V>, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries<V>, A::Error> {
                 let mut entries = vec![];
                 while let Some(entry) = map.next_entry()? {
                     entries.push(entry);
@@ -349,10 +336,7 @@ pub fn load_mesh(tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
         let id = sources.add(path.clone(), text);
         ids.insert(path, id);
     }
-    let mesh_file = ids
-        .get(MESH_FILE)
-        .copied()
-        .unwrap_or_else(|| sources.add(MESH_FILE.into(), String::new()));
+    let mesh_file = ids.get(MESH_FILE).copied().unwrap_or_else(|| sources.add(MESH_FILE.into(), String::new()));
     let mesh = parse_toml::<MeshFile>(&sources, mesh_file, &mut diags);
 
     let mut products = vec![];
@@ -363,11 +347,7 @@ pub fn load_mesh(tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
         let Some(def) = parse_toml::<ProductFile>(&sources, file, &mut diags) else {
             continue;
         };
-        let dir = path
-            .strip_suffix(PRODUCT_FILE)
-            .unwrap_or("")
-            .trim_end_matches('/')
-            .to_string();
+        let dir = path.strip_suffix(PRODUCT_FILE).unwrap_or("").trim_end_matches('/').to_string();
         let query_files = def
             .outputs
             .0
@@ -378,9 +358,12 @@ pub fn load_mesh(tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
                 if rel.starts_with('/') || rel.split('/').any(|p| p == ".." || p.is_empty()) {
                     let at = query.map_or_else(|| span(file, name), |q| span(file, q));
                     diags.push(
-                        Diagnostic::error(codes::INVALID_NAME, format!("query path `{rel}` leaves the product's directory"))
-                            .label(at, "not a path inside the product's directory")
-                            .help("name a `.sql` file next to product.toml, such as `query = \"orders.sql\"`"),
+                        Diagnostic::error(
+                            codes::INVALID_NAME,
+                            format!("query path `{rel}` leaves the product's directory"),
+                        )
+                        .label(at, "not a path inside the product's directory")
+                        .help("name a `.sql` file next to product.toml, such as `query = \"orders.sql\"`"),
                     );
                     return None;
                 }
@@ -411,22 +394,9 @@ pub fn load_mesh(tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
                 found
             })
             .collect();
-        products.push(RawProduct {
-            file,
-            dir,
-            def,
-            query_files,
-        });
+        products.push(RawProduct { file, dir, def, query_files });
     }
-    (
-        sources,
-        RawMesh {
-            mesh_file,
-            mesh,
-            products,
-        },
-        diags,
-    )
+    (sources, RawMesh { mesh_file, mesh, products }, diags)
 }
 
 /// Parses one TOML file into `T`, turning toml's error into a diagnostic.
@@ -449,40 +419,25 @@ fn toml_error(file: FileId, text: &str, e: &toml::de::Error) -> Diagnostic {
     let range = e.span().unwrap_or(0..0);
     let at = Span::new(file, range.clone());
     let message = e.message().trim().to_string();
-    let quoted = |s: &str| -> Vec<String> {
-        s.split('`')
-            .skip(1)
-            .step_by(2)
-            .map(str::to_string)
-            .collect()
-    };
+    let quoted = |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(str::to_string).collect() };
     if let Some(rest) = message.strip_prefix("unknown field ") {
         // "unknown field `x`, expected one of `a`, `b`" / "expected `a` or `b`"
         let names = quoted(rest);
-        let (found, expected) = names
-            .split_first()
-            .map_or(("", &[][..]), |(f, e)| (f.as_str(), e));
+        let (found, expected) = names.split_first().map_or(("", &[][..]), |(f, e)| (f.as_str(), e));
         let mut d = Diagnostic::error(codes::UNKNOWN_KEY, format!("unknown key `{found}`"))
             .label(at, "not a key of this table");
         d = match did_you_mean(found, expected.iter().map(String::as_str)) {
             Some(m) => d.help(m),
-            None if !expected.is_empty() => {
-                d.help(format!("the keys here are: {}", expected.join(", ")))
-            }
+            None if !expected.is_empty() => d.help(format!("the keys here are: {}", expected.join(", "))),
             None => d,
         };
         return d;
     }
     if let Some(rest) = message.strip_prefix("unknown variant ") {
         let names = quoted(rest);
-        let (found, expected) = names
-            .split_first()
-            .map_or(("", &[][..]), |(f, e)| (f.as_str(), e));
-        let mut d = Diagnostic::error(
-            codes::UNKNOWN_VARIANT,
-            format!("`{found}` is not an allowed value here"),
-        )
-        .label(at, format!("expected one of: {}", expected.join(", ")));
+        let (found, expected) = names.split_first().map_or(("", &[][..]), |(f, e)| (f.as_str(), e));
+        let mut d = Diagnostic::error(codes::UNKNOWN_VARIANT, format!("`{found}` is not an allowed value here"))
+            .label(at, format!("expected one of: {}", expected.join(", ")));
         if let Some(m) = did_you_mean(found, expected.iter().map(String::as_str)) {
             d = d.help(m);
         }
@@ -499,15 +454,12 @@ fn toml_error(file: FileId, text: &str, e: &toml::de::Error) -> Diagnostic {
         } else {
             at
         };
-        return Diagnostic::error(codes::TOML_SYNTAX, format!("TOML syntax error: {message}"))
-            .label(at, message);
+        return Diagnostic::error(codes::TOML_SYNTAX, format!("TOML syntax error: {message}")).label(at, message);
     }
     if let Some(rest) = message.strip_prefix("missing field ") {
         let key = quoted(rest).into_iter().next().unwrap_or_default();
         // toml points at the whole table; the table's first line is enough.
-        let line_end = text[range.start.min(text.len())..]
-            .find('\n')
-            .map_or(range.end, |i| range.start + i);
+        let line_end = text[range.start.min(text.len())..].find('\n').map_or(range.end, |i| range.start + i);
         let at = Span::new(file, range.start..line_end.min(range.end).max(range.start));
         return Diagnostic::error(codes::INVALID_VALUE, format!("missing key `{key}`"))
             .label(at, format!("this table needs `{key}`"))

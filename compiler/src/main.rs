@@ -71,11 +71,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run(&args, None, false),
         Command::Build { mesh, out } => run(&mesh, out, true),
-        Command::Explain {
-            code,
-            list,
-            functions,
-        } => explain(code, list, functions),
+        Command::Explain { code, list, functions } => explain(code, list, functions),
         Command::Init { dir, name } => init(dir, name),
     }
 }
@@ -114,11 +110,7 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool) -> ExitCode {
             return usage_error(&format!("cannot write {}: {e}", out.display()));
         }
         if args.format == Format::Human {
-            eprintln!(
-                "wrote {} files to {}",
-                artifacts.len(),
-                display_relative(&out)
-            );
+            eprintln!("wrote {} files to {}", artifacts.len(), display_relative(&out));
         }
     }
     ExitCode::SUCCESS
@@ -136,23 +128,12 @@ fn report(c: &Compilation, format: Format) {
         Format::Json => print!("{}", diagnostic::render_json(&c.diagnostics, &c.sources)),
         Format::Human => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-            eprint!(
-                "{}",
-                diagnostic::render_human(&c.diagnostics, &c.sources, color)
-            );
+            eprint!("{}", diagnostic::render_human(&c.diagnostics, &c.sources, color));
             let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
-            let warnings = c
-                .diagnostics
-                .iter()
-                .filter(|d| d.severity == diagnostic::Severity::Warning)
-                .count();
+            let warnings = c.diagnostics.iter().filter(|d| d.severity == diagnostic::Severity::Warning).count();
             let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
             if errors > 0 {
-                eprintln!(
-                    "error: {}, {}",
-                    plural(errors, "error"),
-                    plural(warnings, "warning")
-                );
+                eprintln!("error: {}, {}", plural(errors, "error"), plural(warnings, "warning"));
             } else {
                 eprintln!("ok: no errors, {}", plural(warnings, "warning"));
             }
@@ -166,12 +147,7 @@ fn explain(code: Option<String>, list: bool, functions: bool) -> ExitCode {
         let all = target.catalog().sorted();
         let signatures: usize = all.iter().map(|f| f.signatures.len()).sum();
         for f in &all {
-            println!(
-                "{:<14} {:<10} {}",
-                f.category,
-                format!("{:?}", f.kind).to_lowercase(),
-                f.name
-            );
+            println!("{:<14} {:<10} {}", f.category, format!("{:?}", f.kind).to_lowercase(), f.name);
         }
         println!(
             "{} BigQuery functions, {} signatures (missing ones: stdlib/bigquery/MISSING.md)",
@@ -192,9 +168,7 @@ fn explain(code: Option<String>, list: bool, functions: bool) -> ExitCode {
             print!("{}", info.explanation);
             ExitCode::SUCCESS
         }
-        None => usage_error(&format!(
-            "no diagnostic code `{code}` (see `dpc explain --list`)"
-        )),
+        None => usage_error(&format!("no diagnostic code `{code}` (see `dpc explain --list`)")),
     }
 }
 
@@ -214,11 +188,8 @@ fn init(dir: Option<PathBuf>, name: Option<String>) -> ExitCode {
             .ok()
             .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
             .unwrap_or_default();
-        let cleaned: String = base
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
+        let cleaned: String =
+            base.to_ascii_lowercase().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
         let cleaned = cleaned.trim_matches('_').replace("__", "_");
         if cleaned.starts_with(|c: char| c.is_ascii_lowercase()) {
             cleaned

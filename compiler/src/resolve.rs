@@ -126,16 +126,10 @@ pub struct Column {
 /// Checks a name against the naming rules; `upper` allows upper case
 /// (BigQuery column names).
 pub fn check_name(name: &str, what: &str, upper: bool) -> Result<(), String> {
-    let first_ok = name
+    let first_ok = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || (upper && c.is_ascii_uppercase()));
+    let rest_ok = name
         .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || (upper && c.is_ascii_uppercase()));
-    let rest_ok = name.chars().all(|c| {
-        c.is_ascii_lowercase()
-            || c.is_ascii_digit()
-            || c == '_'
-            || (upper && c.is_ascii_uppercase())
-    });
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || (upper && c.is_ascii_uppercase()));
     if name.is_empty() {
         Err(format!("{what} name is empty"))
     } else if !first_ok || !rest_ok {
@@ -145,9 +139,7 @@ pub fn check_name(name: &str, what: &str, upper: bool) -> Result<(), String> {
             if upper { "" } else { "lower-case " }
         ))
     } else if name.contains("__") {
-        Err(format!(
-            "{what} name `{name}` contains `__`, which is reserved for physical names"
-        ))
+        Err(format!("{what} name `{name}` contains `__`, which is reserved for physical names"))
     } else if name.len() > 64 {
         Err(format!("{what} name `{name}` is longer than 64 characters"))
     } else {
@@ -167,10 +159,7 @@ impl Resolver<'_> {
                 self.diags.push(
                     Diagnostic::error(codes::INVALID_NAME, message)
                         .label(load::span(file, s), "invalid name")
-                        .help(format!(
-                            "use a name such as `{}`",
-                            suggest_name(s.get_ref(), upper)
-                        )),
+                        .help(format!("use a name such as `{}`", suggest_name(s.get_ref(), upper))),
                 );
                 false
             }
@@ -187,10 +176,7 @@ impl Resolver<'_> {
         for (name, def) in &entries.0 {
             let span = load::span(file, name);
             let valid = self.name(file, name, "column", target.kind() == TargetKind::Bigquery);
-            if let Some(prev) = out
-                .iter()
-                .find(|c| c.name.eq_ignore_ascii_case(name.get_ref()))
-            {
+            if let Some(prev) = out.iter().find(|c| c.name.eq_ignore_ascii_case(name.get_ref())) {
                 self.diags.push(
                     Diagnostic::error(
                         codes::DUPLICATE_COLUMN,
@@ -280,11 +266,7 @@ fn suggest_name(name: &str, upper: bool) -> String {
         s = s.replace("__", "_");
     }
     let s = s.trim_matches('_').to_string();
-    let s = if s.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
-        s
-    } else {
-        format!("x_{s}")
-    };
+    let s = if s.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) { s } else { format!("x_{s}") };
     s.chars().take(64).collect()
 }
 
@@ -305,21 +287,15 @@ pub fn parse_duration(text: &str) -> Option<u64> {
 /// A five-field cron expression (`0 3 * * *`); checks the shape only.
 fn valid_cron(text: &str) -> bool {
     let fields: Vec<&str> = text.split_whitespace().collect();
-    fields.len() == 5
-        && fields.iter().all(|f| {
-            f.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "*/,-".contains(c))
-        })
-        || text.starts_with('@')
-            && ["@hourly", "@daily", "@weekly", "@monthly", "@yearly"].contains(&text)
+    fields.len() == 5 && fields.iter().all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-".contains(c)))
+        || text.starts_with('@') && ["@hourly", "@daily", "@weekly", "@monthly", "@yearly"].contains(&text)
 }
 
 fn valid_project(p: &str) -> bool {
     let p = p.rsplit(':').next().unwrap_or(p);
     (6..=30).contains(&p.len())
         && p.starts_with(|c: char| c.is_ascii_lowercase())
-        && p.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && p.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !p.ends_with('-')
 }
 
@@ -337,21 +313,30 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
         let b = b.get_ref();
         if !valid_project(b.project.get_ref()) {
             r.diags.push(
-                Diagnostic::error(codes::INVALID_SETTING, format!("`{}` is not a valid GCP project id", b.project.get_ref()))
-                    .label(load::span(mesh_file, &b.project), "not a project id")
-                    .help("a project id has 6 to 30 lower-case letters, digits or hyphens, and starts with a letter"),
+                Diagnostic::error(
+                    codes::INVALID_SETTING,
+                    format!("`{}` is not a valid GCP project id", b.project.get_ref()),
+                )
+                .label(load::span(mesh_file, &b.project), "not a project id")
+                .help("a project id has 6 to 30 lower-case letters, digits or hyphens, and starts with a letter"),
             );
         }
         if let Some(loc) = &b.location {
             if loc.get_ref().is_empty() || !loc.get_ref().chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
                 r.diags.push(
-                    Diagnostic::error(codes::INVALID_SETTING, format!("`{}` is not a BigQuery location", loc.get_ref()))
-                        .label(load::span(mesh_file, loc), "not a location")
-                        .help("use a location such as `EU`, `US` or `europe-west3`"),
+                    Diagnostic::error(
+                        codes::INVALID_SETTING,
+                        format!("`{}` is not a BigQuery location", loc.get_ref()),
+                    )
+                    .label(load::span(mesh_file, loc), "not a location")
+                    .help("use a location such as `EU`, `US` or `europe-west3`"),
                 );
             }
         }
-        BigQuerySettings { project: b.project.get_ref().clone(), location: b.location.as_ref().map(|l| l.get_ref().clone()) }
+        BigQuerySettings {
+            project: b.project.get_ref().clone(),
+            location: b.location.as_ref().map(|l| l.get_ref().clone()),
+        }
     });
 
     // Products, sorted by id; duplicates reported and dropped.
@@ -366,16 +351,10 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
         let id = format!("{}.{}", def.domain.get_ref(), def.name.get_ref());
         if let Some(first) = by_id.get(&id) {
             r.diags.push(
-                Diagnostic::error(
-                    codes::DUPLICATE_PRODUCT,
-                    format!("product `{id}` is defined twice"),
-                )
-                .label(load::span(p.file, &def.name), "defined again here")
-                .label(
-                    load::span(first.file, &first.def.name),
-                    "first defined here",
-                )
-                .help("give each product a unique `domain` and `name`"),
+                Diagnostic::error(codes::DUPLICATE_PRODUCT, format!("product `{id}` is defined twice"))
+                    .label(load::span(p.file, &def.name), "defined again here")
+                    .label(load::span(first.file, &first.def.name), "first defined here")
+                    .help("give each product a unique `domain` and `name`"),
             );
             continue;
         }
@@ -391,10 +370,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             Some(t) => *t.get_ref(),
             None => TargetKind::Bigquery,
         };
-        let target_span = def
-            .target
-            .as_ref()
-            .map_or_else(|| load::span(file, &def.name), |t| load::span(file, t));
+        let target_span = def.target.as_ref().map_or_else(|| load::span(file, &def.name), |t| load::span(file, t));
         if target == TargetKind::Athena {
             r.diags.push(
                 Diagnostic::error(
@@ -408,23 +384,20 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
         }
         if target == TargetKind::Bigquery && bigquery.is_none() {
             r.diags.push(
-                Diagnostic::error(codes::MISSING_TARGET, format!("product `{id}` targets bigquery, but dpc.toml has no [targets.bigquery]"))
-                    .label(target_span, "this product's target")
-                    .help("add [targets.bigquery] with `project = \"...\"` and `location = \"...\"` to dpc.toml"),
+                Diagnostic::error(
+                    codes::MISSING_TARGET,
+                    format!("product `{id}` targets bigquery, but dpc.toml has no [targets.bigquery]"),
+                )
+                .label(target_span, "this product's target")
+                .help("add [targets.bigquery] with `project = \"...\"` and `location = \"...\"` to dpc.toml"),
             );
         }
         let tgt = target_for(target);
         if def.outputs.0.is_empty() {
             r.diags.push(
-                Diagnostic::error(
-                    codes::NO_OUTPUTS,
-                    format!("product `{id}` has no output port"),
-                )
-                .label(
-                    load::span(file, &def.name),
-                    "this product publishes nothing",
-                )
-                .help("add an [outputs.<name>] table with a version and a query"),
+                Diagnostic::error(codes::NO_OUTPUTS, format!("product `{id}` has no output port"))
+                    .label(load::span(file, &def.name), "this product publishes nothing")
+                    .help("add an [outputs.<name>] table with a version and a query"),
             );
         }
 
@@ -435,54 +408,27 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             }
             let def_in = input.get_ref();
             let span = load::span(file, name);
-            let kind = def_in
-                .kind
-                .as_ref()
-                .map_or(InputKind::Product, |k| *k.get_ref());
-            let columns = def_in
-                .columns
-                .as_ref()
-                .map(|c| r.columns(file, tgt, c.get_ref()))
-                .unwrap_or_default();
+            let kind = def_in.kind.as_ref().map_or(InputKind::Product, |k| *k.get_ref());
+            let columns = def_in.columns.as_ref().map(|c| r.columns(file, tgt, c.get_ref())).unwrap_or_default();
             match kind {
                 InputKind::Product => {
                     if def_in.product.is_none() {
-                        r.missing(
-                            span,
-                            "product",
-                            "an input of kind product names the product it reads",
-                        );
+                        r.missing(span, "product", "an input of kind product names the product it reads");
                     }
                     if def_in.port.is_none() {
-                        r.missing(
-                            span,
-                            "port",
-                            "an input of kind product names the output port it reads",
-                        );
+                        r.missing(span, "port", "an input of kind product names the output port it reads");
                     }
                     if def_in.version.is_none() {
-                        r.missing(
-                            span,
-                            "version",
-                            "a consumer must pin the version of the port it reads",
-                        );
+                        r.missing(span, "version", "a consumer must pin the version of the port it reads");
                     }
                 }
                 InputKind::Export | InputKind::File | InputKind::Feed => {
                     if columns.is_empty() {
-                        r.missing(
-                            span,
-                            "columns",
-                            "the schema of the team's own data is declared, column by column",
-                        );
+                        r.missing(span, "columns", "the schema of the team's own data is declared, column by column");
                     }
                     if kind == InputKind::File {
                         if def_in.uri.is_none() {
-                            r.missing(
-                                span,
-                                "uri",
-                                "a file input reads its files from a bucket path",
-                            );
+                            r.missing(span, "uri", "a file input reads its files from a bucket path");
                         }
                         if def_in.format.is_none() {
                             r.missing(
@@ -497,11 +443,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                             r.missing(span, "key", "a feed is deduplicated by its key");
                         }
                         if def_in.event_time.is_none() {
-                            r.missing(
-                                span,
-                                "event_time",
-                                "a feed names the column that carries the event time",
-                            );
+                            r.missing(span, "event_time", "a feed names the column that carries the event time");
                         }
                     }
                 }
@@ -512,11 +454,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                     span,
                     kind,
                     description: def_in.description.as_ref().map(|d| d.get_ref().clone()),
-                    source: if kind == InputKind::Product {
-                        InputSource::Unresolved
-                    } else {
-                        InputSource::Own
-                    },
+                    source: if kind == InputKind::Product { InputSource::Unresolved } else { InputSource::Own },
                     columns,
                 },
                 input,
@@ -530,69 +468,40 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             }
             let o = out.get_ref();
             let span = load::span(file, name);
-            let columns = o
-                .columns
-                .as_ref()
-                .map(|c| r.columns(file, tgt, c.get_ref()));
-            let materialization = o
-                .materialization
-                .as_ref()
-                .map_or(Materialization::View, |m| *m.get_ref());
-            let strategy = o
-                .strategy
-                .as_ref()
-                .map_or(Strategy::Merge, |s| *s.get_ref());
+            let columns = o.columns.as_ref().map(|c| r.columns(file, tgt, c.get_ref()));
+            let materialization = o.materialization.as_ref().map_or(Materialization::View, |m| *m.get_ref());
+            let strategy = o.strategy.as_ref().map_or(Strategy::Merge, |s| *s.get_ref());
             let key_span = o.unique_key.as_ref().map(|k| load::span(file, k));
-            let unique_key: Vec<&String> = o
-                .unique_key
-                .as_ref()
-                .map(|k| k.get_ref().items())
-                .unwrap_or_default();
-            if materialization == Materialization::Incremental
-                && strategy == Strategy::Merge
-                && unique_key.is_empty()
-            {
-                let at = o
-                    .materialization
-                    .as_ref()
-                    .map_or(span, |m| load::span(file, m));
+            let unique_key: Vec<&String> = o.unique_key.as_ref().map(|k| k.get_ref().items()).unwrap_or_default();
+            if materialization == Materialization::Incremental && strategy == Strategy::Merge && unique_key.is_empty() {
+                let at = o.materialization.as_ref().map_or(span, |m| load::span(file, m));
                 r.diags.push(
-                    Diagnostic::error(codes::MISSING_KEY, "missing `unique_key`: an incremental port merges new rows by its key")
-                        .label(at, "incremental without a key")
-                        .help("add `unique_key = [\"...\"]`, or `strategy = \"append\"` for an append-only port"),
+                    Diagnostic::error(
+                        codes::MISSING_KEY,
+                        "missing `unique_key`: an incremental port merges new rows by its key",
+                    )
+                    .label(at, "incremental without a key")
+                    .help("add `unique_key = [\"...\"]`, or `strategy = \"append\"` for an append-only port"),
                 );
             }
             let partition = o.partition_by.as_ref().map(|p| match p.get_ref() {
-                load::PartitionDef::Column(c) => Partition {
-                    column: c.clone(),
-                    granularity: None,
-                    span: load::span(file, p),
-                },
-                load::PartitionDef::Detailed(d) => Partition {
-                    column: d.column.clone(),
-                    granularity: d.granularity,
-                    span: load::span(file, p),
-                },
+                load::PartitionDef::Column(c) => {
+                    Partition { column: c.clone(), granularity: None, span: load::span(file, p) }
+                }
+                load::PartitionDef::Detailed(d) => {
+                    Partition { column: d.column.clone(), granularity: d.granularity, span: load::span(file, p) }
+                }
             });
-            let cluster: Vec<&Spanned<String>> = o
-                .cluster_by
-                .as_ref()
-                .map(|c| c.get_ref().iter().collect())
-                .unwrap_or_default();
+            let cluster: Vec<&Spanned<String>> =
+                o.cluster_by.as_ref().map(|c| c.get_ref().iter().collect()).unwrap_or_default();
             if cluster.len() > 4 {
                 r.diags.push(
                     Diagnostic::error(
                         codes::INVALID_VALUE,
-                        format!(
-                            "{} cluster columns; BigQuery allows at most 4",
-                            cluster.len()
-                        ),
+                        format!("{} cluster columns; BigQuery allows at most 4", cluster.len()),
                     )
                     .label(
-                        load::span(
-                            file,
-                            o.cluster_by.as_ref().unwrap_or_else(|| unreachable!()),
-                        ),
+                        load::span(file, o.cluster_by.as_ref().unwrap_or_else(|| unreachable!())),
                         "too many columns",
                     )
                     .help("keep the 4 columns most used in filters"),
@@ -600,32 +509,27 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             }
             // Key, partition and cluster columns must be declared columns.
             if let Some(cols) = &columns {
-                let mut refs: Vec<(String, Span, &str)> = unique_key
-                    .iter()
-                    .map(|k| ((*k).clone(), key_span.unwrap_or(span), "unique_key"))
-                    .collect();
-                refs.extend(
-                    cluster
-                        .iter()
-                        .map(|k| (k.get_ref().clone(), load::span(file, *k), "cluster_by")),
-                );
+                let mut refs: Vec<(String, Span, &str)> =
+                    unique_key.iter().map(|k| ((*k).clone(), key_span.unwrap_or(span), "unique_key")).collect();
+                refs.extend(cluster.iter().map(|k| (k.get_ref().clone(), load::span(file, *k), "cluster_by")));
                 if let Some(p) = &partition {
                     refs.push((p.column.clone(), p.span, "partition_by"));
                 }
                 for (col, at, key) in refs {
                     match cols.iter().find(|c| c.name.eq_ignore_ascii_case(&col)) {
                         None => {
-                            let mut d = Diagnostic::error(codes::UNKNOWN_DECLARED_COLUMN, format!("`{key}` names `{col}`, which is not a declared column of port `{}`", name.get_ref()))
-                                .label(at, "no such column");
-                            if let Some(m) =
-                                did_you_mean(&col, cols.iter().map(|c| c.name.as_str()))
-                            {
+                            let mut d = Diagnostic::error(
+                                codes::UNKNOWN_DECLARED_COLUMN,
+                                format!(
+                                    "`{key}` names `{col}`, which is not a declared column of port `{}`",
+                                    name.get_ref()
+                                ),
+                            )
+                            .label(at, "no such column");
+                            if let Some(m) = did_you_mean(&col, cols.iter().map(|c| c.name.as_str())) {
                                 d = d.help(m);
                             } else {
-                                d = d.help(format!(
-                                    "declare `{col}` in [outputs.{}.columns]",
-                                    name.get_ref()
-                                ));
+                                d = d.help(format!("declare `{col}` in [outputs.{}.columns]", name.get_ref()));
                             }
                             r.diags.push(d);
                         }
@@ -633,12 +537,8 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                             let g = partition.as_ref().and_then(|p| p.granularity);
                             let ok = matches!(
                                 (&c.ty, g),
-                                (
-                                    Type::Date,
-                                    None | Some(
-                                        Granularity::Day | Granularity::Month | Granularity::Year
-                                    )
-                                ) | (Type::Timestamp | Type::Datetime | Type::Unknown, _)
+                                (Type::Date, None | Some(Granularity::Day | Granularity::Month | Granularity::Year))
+                                    | (Type::Timestamp | Type::Datetime | Type::Unknown, _)
                             );
                             if !ok {
                                 r.diags.push(
@@ -657,12 +557,9 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                 if let Some(v) = value {
                     if parse_duration(v.get_ref()).is_none() {
                         r.diags.push(
-                            Diagnostic::error(
-                                codes::INVALID_DURATION,
-                                format!("`{}` is not a duration", v.get_ref()),
-                            )
-                            .label(load::span(file, v), format!("invalid `{key}`"))
-                            .help("write a whole number and a unit: `30m`, `26h`, `2d`, `1w`"),
+                            Diagnostic::error(codes::INVALID_DURATION, format!("`{}` is not a duration", v.get_ref()))
+                                .label(load::span(file, v), format!("invalid `{key}`"))
+                                .help("write a whole number and a unit: `30m`, `26h`, `2d`, `1w`"),
                         );
                     }
                 }
@@ -672,7 +569,9 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                     r.diags.push(
                         Diagnostic::error(codes::INVALID_DURATION, format!("`{}` is not a cron schedule", s.get_ref()))
                             .label(load::span(file, s), "invalid `schedule`")
-                            .help("write five cron fields (minute hour day month weekday), e.g. `0 3 * * *`, or @daily"),
+                            .help(
+                                "write five cron fields (minute hour day month weekday), e.g. `0 3 * * *`, or @daily",
+                            ),
                     );
                 }
             }
@@ -715,11 +614,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
     }
 
     // Inputs to ports: needs every product's ports, hence a second pass.
-    let index: BTreeMap<String, usize> = products
-        .iter()
-        .enumerate()
-        .map(|(i, (p, _))| (p.id.clone(), i))
-        .collect();
+    let index: BTreeMap<String, usize> = products.iter().enumerate().map(|(i, (p, _))| (p.id.clone(), i)).collect();
     let mut resolved_inputs = vec![];
     for (p, inputs) in &products {
         let mut out = vec![];
@@ -727,8 +622,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             let d = def.get_ref();
             if input.kind == InputKind::Product {
                 if let (Some(prod), Some(port), Some(version)) = (&d.product, &d.port, &d.version) {
-                    input.source =
-                        resolve_port(&mut r, p, &products, &index, &ids, prod, port, version);
+                    input.source = resolve_port(&mut r, p, &products, &index, &ids, prod, port, version);
                 }
             }
             out.push(input);
@@ -786,11 +680,8 @@ fn resolve_port(
 ) -> InputSource {
     let file = consumer.file;
     let Some(&pi) = index.get(prod.get_ref()) else {
-        let mut d = Diagnostic::error(
-            codes::UNKNOWN_PRODUCT,
-            format!("no product `{}` in this mesh", prod.get_ref()),
-        )
-        .label(load::span(file, prod), "unknown product");
+        let mut d = Diagnostic::error(codes::UNKNOWN_PRODUCT, format!("no product `{}` in this mesh", prod.get_ref()))
+            .label(load::span(file, prod), "unknown product");
         d = match did_you_mean(prod.get_ref(), ids.iter().map(String::as_str)) {
             Some(m) => d.help(m),
             None => d.help("name a product as `domain.name`, as its product.toml declares them"),
@@ -799,101 +690,69 @@ fn resolve_port(
         return InputSource::Unresolved;
     };
     let upstream = &products[pi].0;
-    let ports: Vec<(usize, &Port)> = upstream
-        .outputs
-        .iter()
-        .enumerate()
-        .filter(|(_, o)| o.name == *port.get_ref())
-        .collect();
+    let ports: Vec<(usize, &Port)> =
+        upstream.outputs.iter().enumerate().filter(|(_, o)| o.name == *port.get_ref()).collect();
     if ports.is_empty() {
         let mut d = Diagnostic::error(
             codes::UNKNOWN_PORT,
-            format!(
-                "product `{}` has no output port `{}`",
-                upstream.id,
-                port.get_ref()
-            ),
+            format!("product `{}` has no output port `{}`", upstream.id, port.get_ref()),
         )
         .label(load::span(file, port), "unknown port");
-        d = match did_you_mean(
-            port.get_ref(),
-            upstream.outputs.iter().map(|o| o.name.as_str()),
-        ) {
+        d = match did_you_mean(port.get_ref(), upstream.outputs.iter().map(|o| o.name.as_str())) {
             Some(m) => d.help(m),
             None => d.help(format!(
                 "`{}` publishes: {}",
                 upstream.id,
-                upstream
-                    .outputs
-                    .iter()
-                    .map(|o| o.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                upstream.outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>().join(", ")
             )),
         };
         r.diags.push(d);
         return InputSource::Unresolved;
     }
-    let Some(&(port_index, found)) = ports.iter().find(|(_, o)| o.version == *version.get_ref())
-    else {
+    let Some(&(port_index, found)) = ports.iter().find(|(_, o)| o.version == *version.get_ref()) else {
         let versions: Vec<String> = ports.iter().map(|(_, o)| o.version.to_string()).collect();
         r.diags.push(
             Diagnostic::error(
                 codes::UNKNOWN_VERSION,
-                format!(
-                    "port `{}.{}` has no version {}",
-                    upstream.id,
-                    port.get_ref(),
-                    version.get_ref()
-                ),
+                format!("port `{}.{}` has no version {}", upstream.id, port.get_ref(), version.get_ref()),
             )
             .label(load::span(file, version), "unknown version")
-            .label(
-                ports[0].1.span,
-                format!("published here as version {}", versions.join(", ")),
-            )
-            .help(format!(
-                "pin a published version: `version = {}`",
-                versions.last().map_or("1", String::as_str)
-            )),
+            .label(ports[0].1.span, format!("published here as version {}", versions.join(", ")))
+            .help(format!("pin a published version: `version = {}`", versions.last().map_or("1", String::as_str))),
         );
         return InputSource::Unresolved;
     };
     if upstream.target != consumer.target {
         r.diags.push(
-            Diagnostic::error(codes::CROSS_TARGET, format!(
-                "`{}` is a {} product; `{}` runs on {}", upstream.id, upstream.target.name(), consumer.id, consumer.target.name()
-            ))
+            Diagnostic::error(
+                codes::CROSS_TARGET,
+                format!(
+                    "`{}` is a {} product; `{}` runs on {}",
+                    upstream.id,
+                    upstream.target.name(),
+                    consumer.id,
+                    consumer.target.name()
+                ),
+            )
             .label(load::span(file, prod), "input from another target")
-            .help("a product consumes only ports of its own target; ask the producer to publish the port on your target"),
+            .help(
+                "a product consumes only ports of its own target; ask the producer to publish the port on your target",
+            ),
         );
         return InputSource::Unresolved;
     }
-    if !found.consumers.is_empty()
-        && !found
-            .consumers
-            .iter()
-            .any(|c| consumer_matches(c, consumer))
-    {
+    if !found.consumers.is_empty() && !found.consumers.iter().any(|c| consumer_matches(c, consumer)) {
         r.diags.push(
             Diagnostic::error(
                 codes::ACCESS_DENIED,
-                format!(
-                    "port `{}.{}` does not allow `{}` as a consumer",
-                    upstream.id, found.name, consumer.id
-                ),
+                format!("port `{}.{}` does not allow `{}` as a consumer", upstream.id, found.name, consumer.id),
             )
             .label(load::span(file, prod), "not an allowed consumer")
             .label(
                 found.span,
                 format!(
                     "consumers = [{}]",
-                    found
-                        .consumers
-                        .iter()
-                        .map(|c| format!("\"{c}\""))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    found.consumers.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")
                 ),
             )
             .help(format!(
@@ -903,11 +762,7 @@ fn resolve_port(
         );
         return InputSource::Unresolved;
     }
-    InputSource::Port {
-        product: ProductId(pi as u32),
-        port: port_index,
-        version: found.version,
-    }
+    InputSource::Port { product: ProductId(pi as u32), port: port_index, version: found.version }
 }
 
 /// `marketing.*`, `marketing.audience` or `*`.
@@ -920,11 +775,7 @@ fn consumer_matches(pattern: &str, p: &Product) -> bool {
 }
 
 /// The dependency order, and every cycle reported with its path.
-type Order = (
-    Vec<ProductId>,
-    Vec<(ProductId, ProductId)>,
-    BTreeSet<ProductId>,
-);
+type Order = (Vec<ProductId>, Vec<(ProductId, ProductId)>, BTreeSet<ProductId>);
 
 fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
     let mut graph: DiGraph<usize, ()> = DiGraph::new();
@@ -946,8 +797,8 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
     sccs.sort();
     for scc in sccs {
         let members: Vec<usize> = scc.iter().map(|n| graph[*n]).collect();
-        let self_loop = members.len() == 1
-            && edges.contains(&(ProductId(members[0] as u32), ProductId(members[0] as u32)));
+        let self_loop =
+            members.len() == 1 && edges.contains(&(ProductId(members[0] as u32), ProductId(members[0] as u32)));
         if members.len() < 2 && !self_loop {
             continue;
         }
@@ -958,8 +809,7 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
         let mut current = start;
         loop {
             let next = members.iter().copied().find(|&m| {
-                edges.contains(&(ProductId(current as u32), ProductId(m as u32)))
-                    && (m == start || !path.contains(&m))
+                edges.contains(&(ProductId(current as u32), ProductId(m as u32))) && (m == start || !path.contains(&m))
             });
             match next {
                 Some(n) if n == start => break,
@@ -970,30 +820,23 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
                 None => break,
             }
         }
-        let names: Vec<&str> = path
-            .iter()
-            .map(|&i| products[i].id.as_str())
-            .chain([products[start].id.as_str()])
-            .collect();
+        let names: Vec<&str> =
+            path.iter().map(|&i| products[i].id.as_str()).chain([products[start].id.as_str()]).collect();
         let mut d = Diagnostic::error(
             codes::CYCLE,
-            format!(
-                "products depend on each other in a cycle: {}",
-                names.join(" -> ")
-            ),
+            format!("products depend on each other in a cycle: {}", names.join(" -> ")),
         );
-        for w in path
-            .windows(2)
-            .chain(std::iter::once(&[current, start][..]))
-        {
+        for w in path.windows(2).chain(std::iter::once(&[current, start][..])) {
             let (up, down) = (w[0], w[1]);
-            if let Some(input) = products[down].inputs.iter().find(|i| matches!(i.source, InputSource::Port { product, .. } if product.0 as usize == up)) {
+            if let Some(input) = products[down]
+                .inputs
+                .iter()
+                .find(|i| matches!(i.source, InputSource::Port { product, .. } if product.0 as usize == up))
+            {
                 d = d.label(input.span, format!("`{}` reads `{}`", products[down].id, products[up].id));
             }
         }
-        r.diags.push(d.help(
-            "break the cycle: a product cannot read, directly or through others, its own output",
-        ));
+        r.diags.push(d.help("break the cycle: a product cannot read, directly or through others, its own output"));
     }
     // Kahn's algorithm; ties broken by product id for a stable order.
     let mut indegree = vec![0usize; products.len()];
@@ -1002,9 +845,7 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
             indegree[b.0 as usize] += 1;
         }
     }
-    let mut ready: BTreeSet<usize> = (0..products.len())
-        .filter(|&i| indegree[i] == 0 && !in_cycle[i])
-        .collect();
+    let mut ready: BTreeSet<usize> = (0..products.len()).filter(|&i| indegree[i] == 0 && !in_cycle[i]).collect();
     let mut order = vec![];
     while let Some(i) = ready.pop_first() {
         order.push(ProductId(i as u32));
@@ -1022,9 +863,6 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
             }
         }
     }
-    let cyclic = (0..products.len())
-        .filter(|&i| in_cycle[i])
-        .map(|i| ProductId(i as u32))
-        .collect();
+    let cyclic = (0..products.len()).filter(|&i| in_cycle[i]).map(|i| ProductId(i as u32)).collect();
     (order, edges.into_iter().collect(), cyclic)
 }

@@ -19,11 +19,7 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: FileId, range: Range<usize>) -> Span {
-        Span {
-            file,
-            start: range.start as u32,
-            end: range.end.max(range.start) as u32,
-        }
+        Span { file, start: range.start as u32, end: range.end.max(range.start) as u32 }
     }
     pub fn range(&self) -> Range<usize> {
         self.start as usize..self.end as usize
@@ -33,11 +29,7 @@ impl Span {
         if self.file != other.file {
             return self;
         }
-        Span {
-            file: self.file,
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { file: self.file, start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 }
 
@@ -52,14 +44,8 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: String, text: String) -> SourceFile {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        SourceFile {
-            path,
-            text,
-            line_starts,
-        }
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        SourceFile { path, text, line_starts }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -67,10 +53,7 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(0, |s| s.chars().count());
+        let col = self.text.get(start..offset).map_or(0, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
@@ -82,11 +65,7 @@ impl SourceFile {
         let rest = &self.text[start..];
         let line_len = rest.find('\n').unwrap_or(rest.len());
         let chars = column.max(1) as usize - 1;
-        start
-            + rest[..line_len]
-                .char_indices()
-                .nth(chars)
-                .map_or(line_len, |(i, _)| i)
+        start + rest[..line_len].char_indices().nth(chars).map_or(line_len, |(i, _)| i)
     }
 }
 
@@ -105,16 +84,10 @@ impl Sources {
         &self.files[id.0 as usize]
     }
     pub fn find(&self, path: &str) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|f| f.path == path)
-            .map(|i| FileId(i as u32))
+        self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))
     }
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
-        self.files
-            .iter()
-            .enumerate()
-            .map(|(i, f)| (FileId(i as u32), f))
+        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
     }
     /// The text a span covers.
     pub fn slice(&self, span: Span) -> &str {

@@ -49,15 +49,9 @@ impl SpanMap<'_> {
     }
 }
 
-pub fn parse_query(
-    file: FileId,
-    source: &SourceFile,
-    target: &dyn Target,
-) -> Result<ParsedQuery, Diagnostic> {
+pub fn parse_query(file: FileId, source: &SourceFile, target: &dyn Target) -> Result<ParsedQuery, Diagnostic> {
     let map = SpanMap { file, source };
-    let options = ParserOptions::new()
-        .with_unescape(false)
-        .with_trailing_commas(false);
+    let options = ParserOptions::new().with_unescape(false).with_trailing_commas(false);
     let parsed = Parser::new(target.dialect())
         .with_options(options)
         .try_with_sql(&source.text)
@@ -67,30 +61,22 @@ pub fn parse_query(
         Err(e) => return Err(syntax_error(&map, &e.to_string())),
     };
     if statements.is_empty() {
-        return Err(
-            Diagnostic::error(codes::NOT_A_QUERY, "the query file is empty")
-                .label(Span::new(file, 0..0), "no query here")
-                .help("write one SELECT query that produces the port's rows"),
-        );
+        return Err(Diagnostic::error(codes::NOT_A_QUERY, "the query file is empty")
+            .label(Span::new(file, 0..0), "no query here")
+            .help("write one SELECT query that produces the port's rows"));
     }
     if statements.len() > 1 {
         let second = sqlparser::ast::Spanned::span(&statements[1]);
-        return Err(Diagnostic::error(
-            codes::NOT_A_QUERY,
-            "the query file holds more than one statement",
-        )
-        .label(map.span(second), "second statement")
-        .help("keep one query per file; move shared logic into a CTE (WITH ...)"));
+        return Err(Diagnostic::error(codes::NOT_A_QUERY, "the query file holds more than one statement")
+            .label(map.span(second), "second statement")
+            .help("keep one query per file; move shared logic into a CTE (WITH ...)"));
     }
     let statement = statements.remove(0);
     let Statement::Query(query) = statement else {
         let span = map.span(sqlparser::ast::Spanned::span(&statement));
-        return Err(Diagnostic::error(
-            codes::NOT_A_QUERY,
-            "the query file holds a statement that is not a query",
-        )
-        .label(span, "not a SELECT")
-        .help("write a SELECT query; dpc generates the DDL and the load statements itself"));
+        return Err(Diagnostic::error(codes::NOT_A_QUERY, "the query file holds a statement that is not a query")
+            .label(span, "not a SELECT")
+            .help("write a SELECT query; dpc generates the DDL and the load statements itself"));
     };
     if let Some(d) = find_misparse(&map, &query) {
         return Err(d);
@@ -99,19 +85,12 @@ pub fn parse_query(
 }
 
 fn syntax_error(map: &SpanMap, message: &str) -> Diagnostic {
-    let message = message
-        .strip_prefix("sql parser error: ")
-        .unwrap_or(message);
+    let message = message.strip_prefix("sql parser error: ").unwrap_or(message);
     // "Expected: ..., found: x at Line: 3, Column: 13"
     let (text, position) = match message.rsplit_once(" at Line: ") {
         Some((text, pos)) => {
-            let mut nums = pos
-                .split(", Column: ")
-                .map(|n| n.trim().parse::<u64>().unwrap_or(1));
-            (
-                text,
-                Some((nums.next().unwrap_or(1), nums.next().unwrap_or(1))),
-            )
+            let mut nums = pos.split(", Column: ").map(|n| n.trim().parse::<u64>().unwrap_or(1));
+            (text, Some((nums.next().unwrap_or(1), nums.next().unwrap_or(1))))
         }
         None => (message, None),
     };
@@ -129,12 +108,7 @@ fn syntax_error(map: &SpanMap, message: &str) -> Diagnostic {
 fn find_misparse(map: &SpanMap, query: &Query) -> Option<Diagnostic> {
     let mut found = None;
     let _ = sqlparser::ast::visit_expressions(query, |e: &Expr| {
-        if let Expr::BinaryOp {
-            left,
-            op: BinaryOperator::Lt,
-            ..
-        } = e
-        {
+        if let Expr::BinaryOp { left, op: BinaryOperator::Lt, .. } = e {
             if matches!(&**left, Expr::Identifier(i) if i.value.eq_ignore_ascii_case("ARRAY") && i.quote_style.is_none())
             {
                 found = Some(
@@ -142,10 +116,7 @@ fn find_misparse(map: &SpanMap, query: &Query) -> Option<Diagnostic> {
                         codes::UNSUPPORTED_SYNTAX,
                         "typed array literals `ARRAY<T>[...]` cannot be checked",
                     )
-                    .label(
-                        map.span(sqlparser::ast::Spanned::span(e)),
-                        "read as a comparison by the SQL parser",
-                    )
+                    .label(map.span(sqlparser::ast::Spanned::span(e)), "read as a comparison by the SQL parser")
                     .help("write `[CAST(x AS T), ...]` or `CAST([...] AS ARRAY<T>)` instead"),
                 );
                 return ControlFlow::Break(());

@@ -49,14 +49,9 @@ impl Type {
             Type::Bytes(_) => Type::Bytes(None),
             Type::Range(t) => Type::Range(Box::new(t.unparameterized())),
             Type::Array(t) => Type::Array(Box::new(t.unparameterized())),
-            Type::Struct(fs) => Type::Struct(
-                fs.iter()
-                    .map(|f| Field {
-                        name: f.name.clone(),
-                        ty: f.ty.unparameterized(),
-                    })
-                    .collect(),
-            ),
+            Type::Struct(fs) => {
+                Type::Struct(fs.iter().map(|f| Field { name: f.name.clone(), ty: f.ty.unparameterized() }).collect())
+            }
             t => t.clone(),
         }
     }
@@ -66,10 +61,7 @@ impl Type {
     }
 
     pub fn is_numeric(&self) -> bool {
-        matches!(
-            self,
-            Type::Int64 | Type::Float64 | Type::Numeric(_) | Type::BigNumeric(_) | Type::Unknown
-        )
+        matches!(self, Type::Int64 | Type::Float64 | Type::Numeric(_) | Type::BigNumeric(_) | Type::Unknown)
     }
 
     /// Whether the type contains `Unknown` anywhere.
@@ -84,11 +76,9 @@ impl Type {
 
     pub fn field(&self, name: &str) -> Option<(usize, &Field)> {
         match self {
-            Type::Struct(fs) => fs.iter().enumerate().find(|(_, f)| {
-                f.name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            }),
+            Type::Struct(fs) => {
+                fs.iter().enumerate().find(|(_, f)| f.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            }
             _ => None,
         }
     }
@@ -117,21 +107,13 @@ pub struct Typed {
 
 impl Typed {
     pub fn new(ty: Type, nullable: bool) -> Typed {
-        Typed {
-            ty,
-            nullable,
-            literal: Literal::No,
-        }
+        Typed { ty, nullable, literal: Literal::No }
     }
     pub fn unknown() -> Typed {
         Typed::new(Type::Unknown, true)
     }
     pub fn lit(ty: Type, literal: Literal) -> Typed {
-        Typed {
-            ty,
-            nullable: literal == Literal::Null,
-            literal,
-        }
+        Typed { ty, nullable: literal == Literal::Null, literal }
     }
 }
 

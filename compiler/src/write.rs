@@ -7,15 +7,9 @@ use std::io;
 use std::path::Path;
 
 pub fn write_artifacts(out: &Path, artifacts: &[Artifact]) -> io::Result<()> {
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent)?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "dpc".into());
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dpc".into());
     let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     let result = (|| {
@@ -26,10 +20,7 @@ pub fn write_artifacts(out: &Path, artifacts: &[Artifact]) -> io::Result<()> {
             // Artifact paths are built by dpc from validated names; refuse
             // anything that could leave the output directory regardless.
             if a.path.split('/').any(|p| p == ".." || p.is_empty()) || a.path.starts_with('/') {
-                return Err(io::Error::other(format!(
-                    "refusing to write outside the output directory: {}",
-                    a.path
-                )));
+                return Err(io::Error::other(format!("refusing to write outside the output directory: {}", a.path)));
             }
             let path = staging.join(&a.path);
             if let Some(dir) = path.parent() {

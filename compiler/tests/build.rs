@@ -5,7 +5,8 @@ use std::path::Path;
 use std::process::Command;
 
 fn copy_tree(from: &Path, to: &Path, reverse: bool) {
-    let mut entries: Vec<_> = walkdir::WalkDir::new(from).into_iter().filter_map(|e| e.ok()).filter(|e| e.file_type().is_file()).collect();
+    let mut entries: Vec<_> =
+        walkdir::WalkDir::new(from).into_iter().filter_map(|e| e.ok()).filter(|e| e.file_type().is_file()).collect();
     // Files are created in the opposite order to change what the directory lists first.
     entries.sort_by(|a, b| a.path().cmp(b.path()));
     if reverse {
@@ -23,7 +24,14 @@ fn copy_tree(from: &Path, to: &Path, reverse: bool) {
 }
 
 fn build(mesh: &Path, out: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dpc")).args(["build", "-C"]).arg(mesh).arg("--out").arg(out).env("NO_COLOR", "1").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_dpc"))
+        .args(["build", "-C"])
+        .arg(mesh)
+        .arg("--out")
+        .arg(out)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
@@ -61,11 +69,13 @@ fn a_failed_build_leaves_the_previous_output_untouched() {
     assert!(build(&mesh, &out).status.success());
     let before = read_all(&out);
     // Break one query: the build must fail and write nothing.
-    std::fs::write(mesh.join("products/checkout/orders/orders.sql"), "SELECT no_such_column FROM shop_orders\n").unwrap();
+    std::fs::write(mesh.join("products/checkout/orders/orders.sql"), "SELECT no_such_column FROM shop_orders\n")
+        .unwrap();
     let failed = build(&mesh, &out);
     assert_eq!(failed.status.code(), Some(1));
     assert_eq!(read_all(&out), before);
-    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    let leftovers: Vec<_> =
+        std::fs::read_dir(tmp.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 2, "no staging directory is left behind: {leftovers:?}");
 }
 
@@ -103,7 +113,8 @@ fn json_diagnostics_carry_code_file_line_and_labels() {
     let dir = tmp.path().join("m");
     assert!(Command::new(env!("CARGO_BIN_EXE_dpc")).arg("init").arg(&dir).output().unwrap().status.success());
     std::fs::write(dir.join("products/sales/orders/orders.sql"), "SELECT order_idd FROM shop_orders\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_dpc")).args(["check", "--format", "json", "-C"]).arg(&dir).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_dpc")).args(["check", "--format", "json", "-C"]).arg(&dir).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let first = &doc["diagnostics"][0];

@@ -27,12 +27,8 @@ fn mesh(sql: &str) -> SourceTree {
 /// `name TYPE [NOT NULL], ...` or the error codes with messages.
 fn infer(sql: &str) -> String {
     let c = dpc::compile(mesh(sql), false);
-    let problems: Vec<String> = c
-        .diagnostics
-        .iter()
-        .filter(|d| d.code.0 != "DPC0356")
-        .map(|d| format!("{} {}", d.code.0, d.message))
-        .collect();
+    let problems: Vec<String> =
+        c.diagnostics.iter().filter(|d| d.code.0 != "DPC0356").map(|d| format!("{} {}", d.code.0, d.message)).collect();
     if !problems.is_empty() {
         return problems.join("\n");
     }
@@ -42,7 +38,10 @@ fn infer(sql: &str) -> String {
 
 #[test]
 fn literals_coerce_to_the_other_operand() {
-    assert_eq!(infer("SELECT n * 0.5 AS a, id * 0.5 AS b, id / 2 AS c, n + 1 AS e FROM t"), "a NUMERIC, b FLOAT64, c FLOAT64, e NUMERIC");
+    assert_eq!(
+        infer("SELECT n * 0.5 AS a, id * 0.5 AS b, id / 2 AS c, n + 1 AS e FROM t"),
+        "a NUMERIC, b FLOAT64, c FLOAT64, e NUMERIC"
+    );
     assert_eq!(infer("SELECT IF(id > 0, 1, 2.5) AS x, COALESCE(id, n) AS y FROM t"), "x FLOAT64, y NUMERIC");
 }
 
@@ -70,7 +69,10 @@ fn group_by_alias_wins_and_ungrouped_columns_are_errors() {
 #[test]
 fn aggregates_and_windows_are_rejected_where_not_allowed() {
     assert_eq!(infer("SELECT id FROM t WHERE SUM(n) > 0"), "DPC0306 aggregate function `SUM` in WHERE");
-    assert_eq!(infer("SELECT id FROM t WHERE ROW_NUMBER() OVER () = 1"), "DPC0307 window function `ROW_NUMBER` in WHERE");
+    assert_eq!(
+        infer("SELECT id FROM t WHERE ROW_NUMBER() OVER () = 1"),
+        "DPC0307 window function `ROW_NUMBER` in WHERE"
+    );
     assert_eq!(
         infer("SELECT id, ROW_NUMBER() OVER (PARTITION BY s ORDER BY d) AS rn FROM t QUALIFY rn = 1"),
         "id INT64, rn INT64"
@@ -82,14 +84,23 @@ fn ctes_subqueries_and_set_operations() {
     assert_eq!(infer("WITH t AS (SELECT 1 AS one) SELECT one FROM t"), "one INT64");
     assert_eq!(infer("SELECT id FROM t WHERE n > (SELECT AVG(n) FROM t AS t2 WHERE t2.s = t.s)"), "id INT64");
     assert_eq!(infer("SELECT id AS x FROM t UNION ALL SELECT n FROM t"), "x NUMERIC");
-    assert_eq!(infer("SELECT id FROM t UNION ALL SELECT s FROM t"), "DPC0313 column id of UNION is INT64 in one branch and STRING in the other");
-    assert_eq!(infer("SELECT * FROM (SELECT id FROM t) AS x(y)"), "DPC0314 BigQuery has no column lists on table aliases");
+    assert_eq!(
+        infer("SELECT id FROM t UNION ALL SELECT s FROM t"),
+        "DPC0313 column id of UNION is INT64 in one branch and STRING in the other"
+    );
+    assert_eq!(
+        infer("SELECT * FROM (SELECT id FROM t) AS x(y)"),
+        "DPC0314 BigQuery has no column lists on table aliases"
+    );
 }
 
 #[test]
 fn structs_arrays_and_unnest() {
     assert_eq!(infer("SELECT st.x AS x, st.y[SAFE_OFFSET(0)] AS y0 FROM t"), "x INT64, y0 STRING");
-    assert_eq!(infer("SELECT id, e.k, e.v, o FROM t, UNNEST(a) AS e WITH OFFSET AS o"), "id INT64, k STRING, v INT64, o INT64");
+    assert_eq!(
+        infer("SELECT id, e.k, e.v, o FROM t, UNNEST(a) AS e WITH OFFSET AS o"),
+        "id INT64, k STRING, v INT64, o INT64"
+    );
     assert_eq!(infer("SELECT id, item.k FROM t, t.a AS item"), "id INT64, k STRING");
     assert_eq!(infer("SELECT st.z FROM t"), "DPC0316 STRUCT has no field `z`");
 }
@@ -100,7 +111,10 @@ fn functions_from_the_catalog() {
         infer("SELECT DATE_TRUNC(d, MONTH) AS m, DATE_DIFF(d, d, DAY) AS dd, EXTRACT(YEAR FROM ts) AS y, SAFE_DIVIDE(n, id) AS r FROM t"),
         "m DATE, dd INT64, y INT64, r NUMERIC"
     );
-    assert_eq!(infer("SELECT ARRAY_AGG(s ORDER BY d) AS xs, STRING_AGG(s, ',') AS j FROM t"), "xs ARRAY<STRING>, j STRING");
+    assert_eq!(
+        infer("SELECT ARRAY_AGG(s ORDER BY d) AS xs, STRING_AGG(s, ',') AS j FROM t"),
+        "xs ARRAY<STRING>, j STRING"
+    );
     assert_eq!(infer("SELECT SUBSTR(id, 1) AS x FROM t"), "DPC0309 no signature of `SUBSTR` takes (INT64, INT64)");
     assert_eq!(infer("SELECT UPPER(s, s) AS x FROM t"), "DPC0310 `UPPER` does not take 2 arguments");
 }
@@ -127,7 +141,10 @@ fn nullability_is_tracked_where_provable() {
     let c = dpc::compile(tree, false);
     assert!(c.diagnostics.is_empty(), "{:?}", c.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>());
     let mut tree = mesh("SELECT u.id FROM t LEFT JOIN u USING (id)");
-    tree.files.get_mut("products/d/p/product.toml").unwrap().push_str("[outputs.out.columns]\nid = { type = \"INT64\", required = true }\n");
+    tree.files
+        .get_mut("products/d/p/product.toml")
+        .unwrap()
+        .push_str("[outputs.out.columns]\nid = { type = \"INT64\", required = true }\n");
     let c = dpc::compile(tree, false);
     assert_eq!(c.diagnostics.iter().map(|d| d.code.0).collect::<Vec<_>>(), ["DPC0354"]);
 }

@@ -7,8 +7,7 @@ use std::path::Path;
 
 #[test]
 fn tpch_bigquery_types_equal_the_zetasql_oracle() {
-    let root =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden-tests/conformance/tpch-bigquery");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden-tests/conformance/tpch-bigquery");
     let tree = dpc::load::read_tree(&root).unwrap();
     let c = dpc::compile(tree, false);
     let errors: Vec<String> = c
@@ -17,29 +16,16 @@ fn tpch_bigquery_types_equal_the_zetasql_oracle() {
         .filter(|d| d.severity != dpc::diagnostic::Severity::Note)
         .map(|d| format!("{} {}", d.code.0, d.message))
         .collect();
-    assert!(
-        errors.is_empty(),
-        "TPC-H must check clean:\n{}",
-        errors.join("\n")
-    );
+    assert!(errors.is_empty(), "TPC-H must check clean:\n{}", errors.join("\n"));
     let expected: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root.join("expected.json")).unwrap())
-            .unwrap();
-    let norm = |t: &str| {
-        t.split_whitespace()
-            .collect::<String>()
-            .to_ascii_uppercase()
-    };
+        serde_json::from_str(&std::fs::read_to_string(root.join("expected.json")).unwrap()).unwrap();
+    let norm = |t: &str| t.split_whitespace().collect::<String>().to_ascii_uppercase();
     let mut compared = 0;
     let mut mismatches = vec![];
     for (product, entry) in expected["products"].as_object().unwrap() {
         for (port, out) in entry["outputs"].as_object().unwrap() {
             let id = format!("{product}.{port}");
-            let inferred = c
-                .inferred
-                .iter()
-                .find(|(p, _)| *p == id)
-                .and_then(|(_, cols)| cols.clone());
+            let inferred = c.inferred.iter().find(|(p, _)| *p == id).and_then(|(_, cols)| cols.clone());
             let Some(inferred) = inferred else {
                 mismatches.push(format!("{id}: not inferred"));
                 continue;
@@ -48,25 +34,15 @@ fn tpch_bigquery_types_equal_the_zetasql_oracle() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|col| {
-                    (
-                        col["name"].as_str().unwrap().to_string(),
-                        norm(col["type"].as_str().unwrap()),
-                    )
-                })
+                .map(|col| (col["name"].as_str().unwrap().to_string(), norm(col["type"].as_str().unwrap())))
                 .collect();
-            let got: Vec<(String, String)> =
-                inferred.iter().map(|(n, t)| (n.clone(), norm(t))).collect();
+            let got: Vec<(String, String)> = inferred.iter().map(|(n, t)| (n.clone(), norm(t))).collect();
             if want != got {
                 mismatches.push(format!("{id}:\n  oracle: {want:?}\n  dpc:    {got:?}"));
             }
             compared += 1;
         }
     }
-    assert_eq!(
-        compared,
-        22 + 8,
-        "every query and warehouse port is compared"
-    );
+    assert_eq!(compared, 22 + 8, "every query and warehouse port is compared");
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }

@@ -14,10 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
 fn bless() -> bool {
@@ -25,12 +22,8 @@ fn bless() -> bool {
 }
 
 fn dpc(cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dpc"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_dpc")).args(args).current_dir(cwd).env("NO_COLOR", "1").output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -41,12 +34,7 @@ fn dpc(cwd: &Path, args: &[&str]) -> (i32, String, String) {
 fn cases(kind: &str) -> Vec<PathBuf> {
     let dir = repo().join("golden-tests").join(kind);
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.is_dir())
-                .collect()
-        })
+        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
         .unwrap_or_default();
     cases.sort();
     cases
@@ -61,12 +49,7 @@ fn tree(dir: &Path) -> BTreeMap<String, String> {
     for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let e = e.unwrap();
         if e.file_type().is_file() {
-            let rel = e
-                .path()
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
+            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
             files.insert(rel, std::fs::read_to_string(e.path()).unwrap());
         }
     }
@@ -98,11 +81,7 @@ fn first_diff(expected: &str, actual: &str) -> String {
             return format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1);
         }
     }
-    format!(
-        "lengths differ: expected {} lines, got {}",
-        expected.lines().count(),
-        actual.lines().count()
-    )
+    format!("lengths differ: expected {} lines, got {}", expected.lines().count(), actual.lines().count())
 }
 
 #[test]
@@ -114,10 +93,7 @@ fn ok_cases_build_and_match_their_artifacts() {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let tmp = tempfile::tempdir().unwrap();
         let mesh = mesh_of(&case);
-        let (code, _, stderr) = dpc(
-            tmp.path(),
-            &["build", "-C", mesh.to_str().unwrap(), "--out", "out"],
-        );
+        let (code, _, stderr) = dpc(tmp.path(), &["build", "-C", mesh.to_str().unwrap(), "--out", "out"]);
         if code != 0 {
             failures.push(format!("{name}: exit code {code}\n{stderr}"));
             continue;
@@ -130,21 +106,11 @@ fn ok_cases_build_and_match_their_artifacts() {
             continue;
         }
         let expected = tree(&expected_dir);
-        for path in expected
-            .keys()
-            .chain(actual.keys())
-            .collect::<std::collections::BTreeSet<_>>()
-        {
+        for path in expected.keys().chain(actual.keys()).collect::<std::collections::BTreeSet<_>>() {
             match (expected.get(path), actual.get(path)) {
-                (Some(e), Some(a)) if e != a => {
-                    failures.push(format!("{name}: {path} differs, {}", first_diff(e, a)))
-                }
-                (Some(_), None) => {
-                    failures.push(format!("{name}: {path} is expected but was not written"))
-                }
-                (None, Some(_)) => {
-                    failures.push(format!("{name}: {path} was written but is not expected"))
-                }
+                (Some(e), Some(a)) if e != a => failures.push(format!("{name}: {path} differs, {}", first_diff(e, a))),
+                (Some(_), None) => failures.push(format!("{name}: {path} is expected but was not written")),
+                (None, Some(_)) => failures.push(format!("{name}: {path} was written but is not expected")),
                 _ => {}
             }
         }
@@ -175,10 +141,7 @@ fn err_cases_fail_with_their_diagnostics() {
         }
         let expected = std::fs::read_to_string(&expected_file).unwrap_or_default();
         if expected != stderr {
-            failures.push(format!(
-                "{name}: diagnostics differ, {}",
-                first_diff(&expected, &stderr)
-            ));
+            failures.push(format!("{name}: diagnostics differ, {}", first_diff(&expected, &stderr)));
         }
     }
     assert!(
@@ -202,10 +165,7 @@ fn every_code_has_an_explanation_and_a_golden_case() {
     let mut missing = vec![];
     for c in dpc::codes::ALL {
         if c.explanation.contains("TODO") || c.explanation.lines().count() < 5 {
-            missing.push(format!(
-                "{}: no explanation in docs/codes/{}.md",
-                c.code, c.code
-            ));
+            missing.push(format!("{}: no explanation in docs/codes/{}.md", c.code, c.code));
         }
         if !seen.contains(c.code) && c.code != "DPC0319" {
             missing.push(format!("{}: no golden case shows it", c.code));

@@ -136,9 +136,7 @@ fn parse_pattern(text: &str, parse_type: ParseType) -> Result<Pattern, String> {
             let f = f.trim();
             // `name TYPE` or just `TYPE`: a name is followed by a space at depth 0.
             let (name, ty) = match f.split_once(' ') {
-                Some((n, ty)) if !n.contains('<') && !ty.trim().is_empty() => {
-                    (Some(n.to_string()), ty.trim())
-                }
+                Some((n, ty)) if !n.contains('<') && !ty.trim().is_empty() => (Some(n.to_string()), ty.trim()),
                 _ => (None, f),
             };
             fields.push((name, parse_pattern(ty, parse_type)?));
@@ -148,20 +146,14 @@ fn parse_pattern(text: &str, parse_type: ParseType) -> Result<Pattern, String> {
                 .into_iter()
                 .map(|(name, p)| crate::types::Field {
                     name,
-                    ty: if let Pattern::Type(t) = p {
-                        t
-                    } else {
-                        Type::Unknown
-                    },
+                    ty: if let Pattern::Type(t) = p { t } else { Type::Unknown },
                 })
                 .collect();
             return Ok(Pattern::Type(Type::Struct(fs)));
         }
         return Ok(Pattern::StructOf(fields));
     }
-    parse_type(t)
-        .map(Pattern::Type)
-        .map_err(|e| format!("`{t}`: {e}"))
+    parse_type(t).map(Pattern::Type).map_err(|e| format!("`{t}`: {e}"))
 }
 
 /// Splits `a INT64, b STRUCT<x INT64, y STRING>` at the commas outside `<>`.
@@ -198,24 +190,14 @@ impl Catalog {
                         Some('+') => (&a[..a.len() - 1], Repeat::OneOrMore),
                         _ => (a.as_str(), Repeat::One),
                     };
-                    let pattern =
-                        parse_pattern(body, parse_type).map_err(|e| format!("{}: {e}", f.name))?;
+                    let pattern = parse_pattern(body, parse_type).map_err(|e| format!("{}: {e}", f.name))?;
                     params.push(Param { pattern, repeat });
                 }
-                let returns = parse_pattern(&s.returns, parse_type)
-                    .map_err(|e| format!("{}: {e}", f.name))?;
+                let returns = parse_pattern(&s.returns, parse_type).map_err(|e| format!("{}: {e}", f.name))?;
                 let text = format!("{}({}) -> {}", f.name, s.args.join(", "), s.returns);
-                signatures.push(Signature {
-                    params,
-                    returns,
-                    text,
-                });
+                signatures.push(Signature { params, returns, text });
             }
-            let nulls = f.nulls.unwrap_or(if f.kind == FunctionKind::Scalar {
-                Nulls::Args
-            } else {
-                Nulls::Maybe
-            });
+            let nulls = f.nulls.unwrap_or(if f.kind == FunctionKind::Scalar { Nulls::Args } else { Nulls::Maybe });
             let name = f.name.to_ascii_uppercase();
             let function = Function {
                 name: name.clone(),
@@ -269,19 +251,13 @@ impl Function {
     pub fn takes_date_part(&self, index: usize) -> bool {
         self.signatures.iter().any(|s| {
             let i = index.min(s.params.len().saturating_sub(1));
-            s.params
-                .get(i)
-                .is_some_and(|p| p.pattern == Pattern::DatePart)
+            s.params.get(i).is_some_and(|p| p.pattern == Pattern::DatePart)
         })
     }
 
     /// The signature that accepts the arguments with the cheapest
     /// coercions (GoogleSQL's rule; the first one on a tie), and its result.
-    pub fn resolve(
-        &self,
-        args: &[Arg],
-        target: &dyn Target,
-    ) -> Result<(Type, &Signature), MatchError> {
+    pub fn resolve(&self, args: &[Arg], target: &dyn Target) -> Result<(Type, &Signature), MatchError> {
         let mut count_fits = false;
         let mut best: Option<(u32, Type, &Signature)> = None;
         for sig in &self.signatures {
@@ -290,11 +266,7 @@ impl Function {
             };
             count_fits = true;
             let mut bindings: Vec<Vec<Typed>> = vec![];
-            if !params
-                .iter()
-                .zip(args)
-                .all(|(p, a)| bind(p, a, target, &mut bindings))
-            {
+            if !params.iter().zip(args).all(|(p, a)| bind(p, a, target, &mut bindings)) {
                 continue;
             }
             let mut resolved: Vec<Option<Type>> = vec![];
@@ -316,22 +288,14 @@ impl Function {
             if !all_bound {
                 continue;
             }
-            let cost: u32 = params
-                .iter()
-                .zip(args)
-                .map(|(p, a)| coercion_cost(p, a))
-                .sum();
+            let cost: u32 = params.iter().zip(args).map(|(p, a)| coercion_cost(p, a)).sum();
             if best.as_ref().is_none_or(|(c, _, _)| cost < *c) {
                 best = Some((cost, substitute(&sig.returns, &resolved), sig));
             }
         }
         match best {
             Some((_, ty, sig)) => Ok((ty, sig)),
-            None => Err(if count_fits {
-                MatchError::Types
-            } else {
-                MatchError::ArgumentCount
-            }),
+            None => Err(if count_fits { MatchError::Types } else { MatchError::ArgumentCount }),
         }
     }
 }
@@ -349,10 +313,7 @@ fn coercion_cost(p: &Pattern, a: &Arg) -> u32 {
         Type::Float64 => Some(3),
         _ => None,
     };
-    if v.ty.unparameterized() == want.unparameterized()
-        || v.ty.is_unknown()
-        || v.literal == Literal::Null
-    {
+    if v.ty.unparameterized() == want.unparameterized() || v.ty.is_unknown() || v.literal == Literal::Null {
         return 0;
     }
     let steps = match (rank(&v.ty), rank(want)) {
@@ -368,17 +329,9 @@ fn coercion_cost(p: &Pattern, a: &Arg) -> u32 {
 
 /// The parameters for a call with `n` arguments, if the signature allows `n`.
 fn expand(params: &[Param], n: usize) -> Option<Vec<&Pattern>> {
-    let required = params
-        .iter()
-        .filter(|p| matches!(p.repeat, Repeat::One | Repeat::OneOrMore))
-        .count();
-    let optional = params
-        .iter()
-        .filter(|p| p.repeat == Repeat::Optional)
-        .count();
-    let repeating = params
-        .iter()
-        .any(|p| matches!(p.repeat, Repeat::ZeroOrMore | Repeat::OneOrMore));
+    let required = params.iter().filter(|p| matches!(p.repeat, Repeat::One | Repeat::OneOrMore)).count();
+    let optional = params.iter().filter(|p| p.repeat == Repeat::Optional).count();
+    let repeating = params.iter().any(|p| matches!(p.repeat, Repeat::ZeroOrMore | Repeat::OneOrMore));
     if n < required || (!repeating && n > required + optional) {
         return None;
     }
@@ -426,36 +379,20 @@ fn bind(pattern: &Pattern, arg: &Arg, target: &dyn Target, bindings: &mut Vec<Ve
         }
         Pattern::RangeOf(inner) => match (&value.ty, value.literal) {
             (_, Literal::Null) | (Type::Unknown, _) => true,
-            (Type::Range(elem), _) => bind(
-                inner,
-                &Arg::Value(Typed::new((**elem).clone(), true)),
-                target,
-                bindings,
-            ),
+            (Type::Range(elem), _) => bind(inner, &Arg::Value(Typed::new((**elem).clone(), true)), target, bindings),
             _ => false,
         },
         Pattern::StructOf(fields) => match &value.ty {
             Type::Unknown => true,
-            Type::Struct(actual) if actual.len() == fields.len() => {
-                fields.iter().zip(actual).all(|((_, p), f)| {
-                    bind(
-                        p,
-                        &Arg::Value(Typed::new(f.ty.clone(), true)),
-                        target,
-                        bindings,
-                    )
-                })
-            }
+            Type::Struct(actual) if actual.len() == fields.len() => fields
+                .iter()
+                .zip(actual)
+                .all(|((_, p), f)| bind(p, &Arg::Value(Typed::new(f.ty.clone(), true)), target, bindings)),
             _ => value.literal == Literal::Null,
         },
         Pattern::ArrayOf(inner) => match (&value.ty, value.literal) {
             (_, Literal::Null) | (Type::Unknown, _) => true,
-            (Type::Array(elem), _) => bind(
-                inner,
-                &Arg::Value(Typed::new((**elem).clone(), true)),
-                target,
-                bindings,
-            ),
+            (Type::Array(elem), _) => bind(inner, &Arg::Value(Typed::new((**elem).clone(), true)), target, bindings),
             _ => false,
         },
     }
@@ -470,10 +407,7 @@ fn substitute(pattern: &Pattern, resolved: &[Option<Type>]) -> Type {
         Pattern::StructOf(fields) => Type::Struct(
             fields
                 .iter()
-                .map(|(name, p)| crate::types::Field {
-                    name: name.clone(),
-                    ty: substitute(p, resolved),
-                })
+                .map(|(name, p)| crate::types::Field { name: name.clone(), ty: substitute(p, resolved) })
                 .collect(),
         ),
         Pattern::Any | Pattern::DatePart => Type::Unknown,

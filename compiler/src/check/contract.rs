@@ -9,29 +9,21 @@ use crate::target::Target;
 use crate::types::Assign;
 
 /// Every output column needs a unique name. Returns whether all do.
-pub(super) fn check_output_names(
-    cols: &[OutColumn],
-    _file: FileId,
-    diags: &mut Vec<Diagnostic>,
-) -> bool {
+pub(super) fn check_output_names(cols: &[OutColumn], _file: FileId, diags: &mut Vec<Diagnostic>) -> bool {
     let mut ok = true;
     for (i, c) in cols.iter().enumerate() {
         match &c.name {
             None => {
                 ok = false;
                 diags.push(
-                    Diagnostic::error(
-                        codes::UNNAMED_COLUMN,
-                        format!("output column {} has no name", i + 1),
-                    )
-                    .label(c.span, "unnamed expression")
-                    .help("add an alias: `<expression> AS column_name`"),
+                    Diagnostic::error(codes::UNNAMED_COLUMN, format!("output column {} has no name", i + 1))
+                        .label(c.span, "unnamed expression")
+                        .help("add an alias: `<expression> AS column_name`"),
                 );
             }
             Some(n) => {
-                if let Some(prev) = cols[..i]
-                    .iter()
-                    .find(|p| p.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
+                if let Some(prev) =
+                    cols[..i].iter().find(|p| p.name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
                 {
                     ok = false;
                     diags.push(
@@ -72,10 +64,7 @@ pub(super) fn check_contract(
     let Some(declared) = &port.columns else {
         let mut d = Diagnostic::warning(
             codes::NO_CONTRACT,
-            format!(
-                "port `{}.{}` declares no columns: it has no contract",
-                product.id, port.name
-            ),
+            format!("port `{}.{}` declares no columns: it has no contract", product.id, port.name),
         )
         .label(port.span, "no [columns] for this port");
         let example: Vec<String> = inferred
@@ -92,28 +81,22 @@ pub(super) fn check_contract(
         return inferred;
     };
     let _ = (query_span, sources);
-    let find = |name: &str| {
-        cols.iter().position(|c| {
-            c.name
-                .as_deref()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        })
-    };
+    let find = |name: &str| cols.iter().position(|c| c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)));
     // Missing and extra columns first; order and types only where both exist.
     for d in declared {
         if find(&d.name).is_none() {
             let mut diag = Diagnostic::error(
                 codes::CONTRACT_MISSING_COLUMN,
-                format!(
-                    "declared column `{}` is not produced by the query of `{}`",
-                    d.name, port.name
-                ),
+                format!("declared column `{}` is not produced by the query of `{}`", d.name, port.name),
             )
             .label(d.span, "declared here");
             if let Some(c) = cols.last() {
                 diag = diag.label(c.span, "the query's last column");
             }
-            diags.push(diag.help(format!("select a column named `{}`, or remove it from the contract (a breaking change for consumers)", d.name)));
+            diags.push(diag.help(format!(
+                "select a column named `{}`, or remove it from the contract (a breaking change for consumers)",
+                d.name
+            )));
         }
     }
     for c in cols {
@@ -122,10 +105,7 @@ pub(super) fn check_contract(
             diags.push(
                 Diagnostic::error(
                     codes::CONTRACT_EXTRA_COLUMN,
-                    format!(
-                        "the query produces `{name}`, which port `{}` does not declare",
-                        port.name
-                    ),
+                    format!("the query produces `{name}`, which port `{}` does not declare", port.name),
                 )
                 .label(c.span, "not in the contract")
                 .label(port.span, "the port's contract")
@@ -136,36 +116,26 @@ pub(super) fn check_contract(
             );
         }
     }
-    let common_declared: Vec<&str> = declared
-        .iter()
-        .filter(|d| find(&d.name).is_some())
-        .map(|d| d.name.as_str())
-        .collect();
+    let common_declared: Vec<&str> =
+        declared.iter().filter(|d| find(&d.name).is_some()).map(|d| d.name.as_str()).collect();
     let common_query: Vec<&str> = cols
         .iter()
         .filter_map(|c| c.name.as_deref())
         .filter(|n| declared.iter().any(|d| d.name.eq_ignore_ascii_case(n)))
         .collect();
-    let same_order = common_declared
-        .iter()
-        .zip(&common_query)
-        .all(|(a, b)| a.eq_ignore_ascii_case(b));
+    let same_order = common_declared.iter().zip(&common_query).all(|(a, b)| a.eq_ignore_ascii_case(b));
     if !same_order {
-        if let Some((d, q)) = common_declared
-            .iter()
-            .zip(&common_query)
-            .find(|(a, b)| !a.eq_ignore_ascii_case(b))
-        {
+        if let Some((d, q)) = common_declared.iter().zip(&common_query).find(|(a, b)| !a.eq_ignore_ascii_case(b)) {
             let col = &cols[find(q).unwrap_or(0)];
-            let decl = declared
-                .iter()
-                .find(|x| x.name == *d)
-                .map_or(port.span, |x| x.span);
+            let decl = declared.iter().find(|x| x.name == *d).map_or(port.span, |x| x.span);
             diags.push(
-                Diagnostic::error(codes::CONTRACT_COLUMN_ORDER, format!("the query produces `{q}` where the contract declares `{d}`"))
-                    .label(col.span, format!("`{q}` here"))
-                    .label(decl, format!("`{d}` declared at this position"))
-                    .help("select the columns in the declared order (column order is part of the contract)"),
+                Diagnostic::error(
+                    codes::CONTRACT_COLUMN_ORDER,
+                    format!("the query produces `{q}` where the contract declares `{d}`"),
+                )
+                .label(col.span, format!("`{q}` here"))
+                .label(decl, format!("`{d}` declared at this position"))
+                .help("select the columns in the declared order (column order is part of the contract)"),
             );
         }
     }
@@ -175,22 +145,38 @@ pub(super) fn check_contract(
         match target.assignable(&c.typed.ty, &d.ty) {
             Assign::Yes => {}
             Assign::Lossy => diags.push(
-                Diagnostic::warning(codes::CONTRACT_PRECISION, format!(
-                    "column `{}` is {} but declared {}: values may be rounded or rejected",
-                    d.name, target.type_name(&c.typed.ty), target.type_name(&d.ty)
-                ))
+                Diagnostic::warning(
+                    codes::CONTRACT_PRECISION,
+                    format!(
+                        "column `{}` is {} but declared {}: values may be rounded or rejected",
+                        d.name,
+                        target.type_name(&c.typed.ty),
+                        target.type_name(&d.ty)
+                    ),
+                )
                 .label(c.span, format!("inferred {}", target.type_name(&c.typed.ty)))
                 .label(d.span, format!("declared {}", target.type_name(&d.ty)))
-                .help(format!("CAST it in the query, e.g. `CAST(... AS {})`, to make the rounding explicit", target.type_name(&d.ty))),
+                .help(format!(
+                    "CAST it in the query, e.g. `CAST(... AS {})`, to make the rounding explicit",
+                    target.type_name(&d.ty)
+                )),
             ),
             Assign::No => diags.push(
-                Diagnostic::error(codes::CONTRACT_TYPE, format!(
-                    "column `{}` is {} but declared {}",
-                    d.name, target.type_name(&c.typed.ty), target.type_name(&d.ty)
-                ))
+                Diagnostic::error(
+                    codes::CONTRACT_TYPE,
+                    format!(
+                        "column `{}` is {} but declared {}",
+                        d.name,
+                        target.type_name(&c.typed.ty),
+                        target.type_name(&d.ty)
+                    ),
+                )
                 .label(c.span, format!("inferred {}", target.type_name(&c.typed.ty)))
                 .label(d.span, format!("declared {}", target.type_name(&d.ty)))
-                .help(format!("CAST the value to {} in the query, or change the declared type (a breaking change for consumers)", target.type_name(&d.ty))),
+                .help(format!(
+                    "CAST the value to {} in the query, or change the declared type (a breaking change for consumers)",
+                    target.type_name(&d.ty)
+                )),
             ),
         }
         if d.required && c.typed.nullable {

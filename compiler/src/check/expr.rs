@@ -7,8 +7,8 @@ use crate::codes;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::types::{Field, Literal, Type, Typed};
 use sqlparser::ast::{
-    AccessExpr, BinaryOperator as B, CastKind, DateTimeField, Expr, Function, FunctionArg,
-    FunctionArgExpr, FunctionArguments, Ident, InTarget, Subscript, UnaryOperator, Value,
+    AccessExpr, BinaryOperator as B, CastKind, DateTimeField, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, Ident, InTarget, Subscript, UnaryOperator, Value,
 };
 
 /// Date parts that functions such as DATE_TRUNC take as bare keywords.
@@ -34,9 +34,7 @@ const DATE_PARTS: &[&str] = &[
 
 fn is_date_part(e: &Expr) -> bool {
     match e {
-        Expr::Identifier(i) => {
-            i.quote_style.is_none() && DATE_PARTS.contains(&i.value.to_ascii_uppercase().as_str())
-        }
+        Expr::Identifier(i) => i.quote_style.is_none() && DATE_PARTS.contains(&i.value.to_ascii_uppercase().as_str()),
         // WEEK(MONDAY)
         Expr::Function(f) => f.name.to_string().eq_ignore_ascii_case("WEEK"),
         _ => false,
@@ -49,20 +47,10 @@ impl Checker<'_> {
         // whatever columns it reads.
         if let Some(g) = ctx.grouping {
             if !ctx.in_aggregate
-                && !matches!(
-                    e,
-                    Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_)
-                )
+                && !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_))
                 && g.keys.contains(&canonical(e))
             {
-                return self.type_expr(
-                    e,
-                    scope,
-                    Ctx {
-                        grouping: None,
-                        ..ctx
-                    },
-                );
+                return self.type_expr(e, scope, Ctx { grouping: None, ..ctx });
             }
         }
         match e {
@@ -70,11 +58,7 @@ impl Checker<'_> {
             Expr::CompoundIdentifier(parts) => self.type_name(parts, e, scope, ctx),
             Expr::Nested(inner) => {
                 let mut t = self.type_expr(inner, scope, ctx);
-                t.literal = if t.literal == Literal::Null {
-                    Literal::Null
-                } else {
-                    t.literal
-                };
+                t.literal = if t.literal == Literal::Null { Literal::Null } else { t.literal };
                 t
             }
             Expr::Value(v) => {
@@ -97,10 +81,7 @@ impl Checker<'_> {
             Expr::TypedString(ts) => match self.target.convert_type(&ts.data_type) {
                 Ok(ty) => Typed::new(ty, false),
                 Err(msg) => {
-                    self.error(
-                        Diagnostic::error(codes::INVALID_TYPE, msg)
-                            .label(self.span_of(e), "invalid type"),
-                    );
+                    self.error(Diagnostic::error(codes::INVALID_TYPE, msg).label(self.span_of(e), "invalid type"));
                     Typed::unknown()
                 }
             },
@@ -117,17 +98,8 @@ impl Checker<'_> {
                         Typed::new(Type::Bool, t.nullable)
                     }
                     UnaryOperator::Minus | UnaryOperator::Plus => {
-                        if !t.ty.is_numeric()
-                            && t.ty != Type::Interval
-                            && t.literal != Literal::Null
-                        {
-                            self.mismatch(
-                                e,
-                                &format!(
-                                    "`{op}` needs a number, not {}",
-                                    self.target.type_name(&t.ty)
-                                ),
-                            );
+                        if !t.ty.is_numeric() && t.ty != Type::Interval && t.literal != Literal::Null {
+                            self.mismatch(e, &format!("`{op}` needs a number, not {}", self.target.type_name(&t.ty)));
                             return Typed::unknown();
                         }
                         t
@@ -154,11 +126,7 @@ impl Checker<'_> {
                 self.compare(e, &l, &r, false);
                 Typed::new(Type::Bool, false)
             }
-            Expr::In {
-                expr,
-                target: InTarget::List(list),
-                ..
-            } => {
+            Expr::In { expr, target: InTarget::List(list), .. } => {
                 let l = self.type_expr(expr, scope, ctx);
                 let mut nullable = l.nullable;
                 for item in list {
@@ -168,11 +136,7 @@ impl Checker<'_> {
                 }
                 Typed::new(Type::Bool, nullable)
             }
-            Expr::In {
-                expr,
-                target: InTarget::Subquery(subquery),
-                ..
-            } => {
+            Expr::In { expr, target: InTarget::Subquery(subquery), .. } => {
                 let l = self.type_expr(expr, scope, ctx);
                 let rel = self.check_query(subquery, Some(scope));
                 if let Some(r) = self.single_column(&rel, e) {
@@ -180,31 +144,20 @@ impl Checker<'_> {
                 }
                 Typed::new(Type::Bool, true)
             }
-            Expr::In {
-                expr,
-                target: InTarget::Unnest(array_expr),
-                ..
-            } => {
+            Expr::In { expr, target: InTarget::Unnest(array_expr), .. } => {
                 let l = self.type_expr(expr, scope, ctx);
                 let a = self.type_expr(array_expr, scope, ctx);
                 match &a.ty {
-                    Type::Array(elem) => {
-                        self.compare(e, &l, &Typed::new((**elem).clone(), true), false)
-                    }
+                    Type::Array(elem) => self.compare(e, &l, &Typed::new((**elem).clone(), true), false),
                     Type::Unknown => {}
                     other => self.mismatch(
                         array_expr,
-                        &format!(
-                            "IN UNNEST needs an ARRAY, not {}",
-                            self.target.type_name(other)
-                        ),
+                        &format!("IN UNNEST needs an ARRAY, not {}", self.target.type_name(other)),
                     ),
                 }
                 Typed::new(Type::Bool, true)
             }
-            Expr::Between {
-                expr, low, high, ..
-            } => {
+            Expr::Between { expr, low, high, .. } => {
                 let x = self.type_expr(expr, scope, ctx);
                 let lo = self.type_expr(low, scope, ctx);
                 let hi = self.type_expr(high, scope, ctx);
@@ -212,51 +165,26 @@ impl Checker<'_> {
                 self.compare(high, &x, &hi, true);
                 Typed::new(Type::Bool, x.nullable || lo.nullable || hi.nullable)
             }
-            Expr::Like {
-                expr,
-                pattern,
-                escape_char,
-                ..
-            }
-            | Expr::ILike {
-                expr,
-                pattern,
-                escape_char,
-                ..
-            } => {
+            Expr::Like { expr, pattern, escape_char, .. } | Expr::ILike { expr, pattern, escape_char, .. } => {
                 let x = self.type_expr(expr, scope, ctx);
                 let p = self.type_expr(pattern, scope, ctx);
                 if let Some(esc) = escape_char {
                     self.type_expr(esc, scope, ctx);
                 }
                 for (t, at) in [(&x, expr), (&p, pattern)] {
-                    if !matches!(t.ty, Type::String(_) | Type::Bytes(_) | Type::Unknown)
-                        && t.literal != Literal::Null
-                    {
-                        self.mismatch(
-                            at,
-                            &format!(
-                                "LIKE needs STRING or BYTES, not {}",
-                                self.target.type_name(&t.ty)
-                            ),
-                        );
+                    if !matches!(t.ty, Type::String(_) | Type::Bytes(_) | Type::Unknown) && t.literal != Literal::Null {
+                        self.mismatch(at, &format!("LIKE needs STRING or BYTES, not {}", self.target.type_name(&t.ty)));
                     }
                 }
                 Typed::new(Type::Bool, x.nullable || p.nullable)
             }
-            Expr::Cast {
-                kind,
-                expr,
-                data_type,
-                ..
-            } => {
+            Expr::Cast { kind, expr, data_type, .. } => {
                 let from = self.type_expr(expr, scope, ctx);
                 let to = match self.target.convert_type(data_type) {
                     Ok(t) => t,
                     Err(msg) => {
                         self.error(
-                            Diagnostic::error(codes::INVALID_TYPE, msg)
-                                .label(self.span_of(e), "invalid type in CAST"),
+                            Diagnostic::error(codes::INVALID_TYPE, msg).label(self.span_of(e), "invalid type in CAST"),
                         );
                         return Typed::unknown();
                     }
@@ -282,19 +210,11 @@ impl Checker<'_> {
                 let t = self.type_expr(expr, scope, ctx);
                 if !matches!(
                     t.ty,
-                    Type::Date
-                        | Type::Datetime
-                        | Type::Time
-                        | Type::Timestamp
-                        | Type::Interval
-                        | Type::Unknown
+                    Type::Date | Type::Datetime | Type::Time | Type::Timestamp | Type::Interval | Type::Unknown
                 ) {
                     self.mismatch(
                         expr,
-                        &format!(
-                            "EXTRACT needs a date or time value, not {}",
-                            self.target.type_name(&t.ty)
-                        ),
+                        &format!("EXTRACT needs a date or time value, not {}", self.target.type_name(&t.ty)),
                     );
                 }
                 let ty = match field {
@@ -305,12 +225,7 @@ impl Checker<'_> {
                 };
                 Typed::new(ty, t.nullable)
             }
-            Expr::Substring {
-                expr,
-                substring_from,
-                substring_for,
-                ..
-            } => {
+            Expr::Substring { expr, substring_from, substring_for, .. } => {
                 // sqlparser gives SUBSTR/SUBSTRING a node of its own; type it
                 // as the catalog's SUBSTR all the same.
                 let args: Vec<Arg> = std::iter::once(&**expr)
@@ -323,18 +238,9 @@ impl Checker<'_> {
                     None => Typed::unknown(),
                 }
             }
-            Expr::Trim {
-                expr,
-                trim_what,
-                trim_characters,
-                ..
-            } => {
+            Expr::Trim { expr, trim_what, trim_characters, .. } => {
                 let t = self.type_expr(expr, scope, ctx);
-                for x in trim_what
-                    .iter()
-                    .map(|b| &**b)
-                    .chain(trim_characters.iter().flatten())
-                {
+                for x in trim_what.iter().map(|b| &**b).chain(trim_characters.iter().flatten()) {
                     self.type_expr(x, scope, ctx);
                 }
                 Typed::new(t.ty.unparameterized(), t.nullable)
@@ -352,12 +258,7 @@ impl Checker<'_> {
                 let b = self.type_expr(r#in, scope, ctx);
                 Typed::new(Type::Int64, a.nullable || b.nullable)
             }
-            Expr::Case {
-                operand,
-                conditions,
-                else_result,
-                ..
-            } => {
+            Expr::Case { operand, conditions, else_result, .. } => {
                 let op = operand.as_ref().map(|o| (self.type_expr(o, scope, ctx), o));
                 let mut results = vec![];
                 for w in conditions {
@@ -386,13 +287,7 @@ impl Checker<'_> {
                 }
             }
             Expr::Tuple(items) => {
-                let fields = items
-                    .iter()
-                    .map(|x| Field {
-                        name: None,
-                        ty: self.type_expr(x, scope, ctx).ty,
-                    })
-                    .collect();
+                let fields = items.iter().map(|x| Field { name: None, ty: self.type_expr(x, scope, ctx).ty }).collect();
                 Typed::new(Type::Struct(fields), false)
             }
             Expr::Struct { values, fields } => {
@@ -403,27 +298,18 @@ impl Checker<'_> {
                         other => (None, other),
                     };
                     let t = self.type_expr(inner, scope, ctx);
-                    let declared = fields
-                        .get(i)
-                        .and_then(|f| self.target.convert_type(&f.field_type).ok());
+                    let declared = fields.get(i).and_then(|f| self.target.convert_type(&f.field_type).ok());
                     let name = fields
                         .get(i)
                         .and_then(|f| f.field_name.as_ref().map(|n| n.value.clone()))
                         .or(name)
                         .or_else(|| implicit_field_name(inner));
-                    out.push(Field {
-                        name,
-                        ty: declared.unwrap_or(t.ty),
-                    });
+                    out.push(Field { name, ty: declared.unwrap_or(t.ty) });
                 }
                 Typed::new(Type::Struct(out), false)
             }
             Expr::Array(arr) => {
-                let items: Vec<(Typed, &Expr)> = arr
-                    .elem
-                    .iter()
-                    .map(|x| (self.type_expr(x, scope, ctx), x))
-                    .collect();
+                let items: Vec<(Typed, &Expr)> = arr.elem.iter().map(|x| (self.type_expr(x, scope, ctx), x)).collect();
                 if items.is_empty() {
                     return Typed::new(Type::Array(Box::new(Type::Unknown)), false);
                 }
@@ -438,10 +324,7 @@ impl Checker<'_> {
                 t
             }
             Expr::Function(f) => self.type_function(e, f, scope, ctx),
-            Expr::AtTimeZone {
-                timestamp,
-                time_zone,
-            } => {
+            Expr::AtTimeZone { timestamp, time_zone } => {
                 let t = self.type_expr(timestamp, scope, ctx);
                 self.type_expr(time_zone, scope, ctx);
                 Typed::new(Type::Timestamp, t.nullable)
@@ -470,12 +353,9 @@ impl Checker<'_> {
         if !self.target.comparable(l, r, ordering) {
             let (lt, rt) = (self.target.type_name(&l.ty), self.target.type_name(&r.ty));
             self.error(
-                Diagnostic::error(
-                    codes::TYPE_MISMATCH,
-                    format!("cannot compare {lt} with {rt}"),
-                )
-                .label(self.span_of(at), format!("{lt} compared with {rt}"))
-                .help(format!("CAST one side, e.g. `CAST(... AS {lt})`")),
+                Diagnostic::error(codes::TYPE_MISMATCH, format!("cannot compare {lt} with {rt}"))
+                    .label(self.span_of(at), format!("{lt} compared with {rt}"))
+                    .help(format!("CAST one side, e.g. `CAST(... AS {lt})`")),
             );
         }
     }
@@ -490,27 +370,13 @@ impl Checker<'_> {
                 } else {
                     Literal::No
                 };
-                Typed {
-                    ty,
-                    nullable,
-                    literal: if literal == Literal::Null {
-                        Literal::Null
-                    } else {
-                        Literal::No
-                    },
-                }
+                Typed { ty, nullable, literal: if literal == Literal::Null { Literal::Null } else { Literal::No } }
             }
             None => {
-                let types: Vec<String> = items
-                    .iter()
-                    .map(|(t, _)| self.target.type_name(&t.ty))
-                    .collect();
+                let types: Vec<String> = items.iter().map(|(t, _)| self.target.type_name(&t.ty)).collect();
                 let mut d = Diagnostic::error(
                     codes::TYPE_MISMATCH,
-                    format!(
-                        "the values of {what} have no common type: {}",
-                        types.join(", ")
-                    ),
+                    format!("the values of {what} have no common type: {}", types.join(", ")),
                 )
                 .label(self.span_of(at), "mixed types");
                 for (t, x) in items.iter().take(4) {
@@ -530,10 +396,7 @@ impl Checker<'_> {
             self.error(
                 Diagnostic::error(
                     codes::SUBQUERY_SHAPE,
-                    format!(
-                        "this subquery returns {} columns where one is expected",
-                        rel.columns.len()
-                    ),
+                    format!("this subquery returns {} columns where one is expected", rel.columns.len()),
                 )
                 .label(self.span_of(at), "expected one column")
                 .help("select exactly one column, or wrap several in STRUCT(...)"),
@@ -543,48 +406,31 @@ impl Checker<'_> {
         Some(rel.columns[0].typed.clone())
     }
 
-    fn type_binary(
-        &mut self,
-        e: &Expr,
-        left: &Expr,
-        op: &B,
-        right: &Expr,
-        scope: &Scope,
-        ctx: Ctx,
-    ) -> Typed {
+    fn type_binary(&mut self, e: &Expr, left: &Expr, op: &B, right: &Expr, scope: &Scope, ctx: Ctx) -> Typed {
         let l = self.type_expr(left, scope, ctx);
         let r = self.type_expr(right, scope, ctx);
         let nullable = l.nullable || r.nullable;
         match op {
-            B::Plus | B::Minus | B::Multiply | B::Divide => {
-                match self.target.arithmetic(op, &l, &r) {
-                    Some(ty) => {
-                        let literal = match (l.literal, r.literal) {
-                            (Literal::Int, Literal::Int) => Literal::Int,
-                            _ => Literal::No,
-                        };
-                        Typed {
-                            ty,
-                            nullable,
-                            literal,
-                        }
-                    }
-                    None => {
-                        let (lt, rt) = (self.target.type_name(&l.ty), self.target.type_name(&r.ty));
-                        self.error(
-                            Diagnostic::error(
-                                codes::TYPE_MISMATCH,
-                                format!("no operator {op} for {lt} and {rt}"),
-                            )
+            B::Plus | B::Minus | B::Multiply | B::Divide => match self.target.arithmetic(op, &l, &r) {
+                Some(ty) => {
+                    let literal = match (l.literal, r.literal) {
+                        (Literal::Int, Literal::Int) => Literal::Int,
+                        _ => Literal::No,
+                    };
+                    Typed { ty, nullable, literal }
+                }
+                None => {
+                    let (lt, rt) = (self.target.type_name(&l.ty), self.target.type_name(&r.ty));
+                    self.error(
+                        Diagnostic::error(codes::TYPE_MISMATCH, format!("no operator {op} for {lt} and {rt}"))
                             .label(self.span_of(e), format!("{lt} {op} {rt}"))
                             .label(self.span_of(left), lt.clone())
                             .label(self.span_of(right), rt.clone())
                             .help("CAST the operands to numbers of one type"),
-                        );
-                        Typed::unknown()
-                    }
+                    );
+                    Typed::unknown()
                 }
-            }
+            },
             B::Eq | B::NotEq => {
                 self.compare(e, &l, &r, false);
                 Typed::new(Type::Bool, nullable)
@@ -611,36 +457,21 @@ impl Checker<'_> {
             | B::BitwiseOr
             | B::BitwiseXor
             | B::PGBitwiseShiftLeft
-            | B::PGBitwiseShiftRight => Typed::new(
-                if l.ty.is_unknown() {
-                    Type::Unknown
-                } else {
-                    l.ty.unparameterized()
-                },
-                nullable,
-            ),
+            | B::PGBitwiseShiftRight => {
+                Typed::new(if l.ty.is_unknown() { Type::Unknown } else { l.ty.unparameterized() }, nullable)
+            }
             other => {
                 self.error(
-                    Diagnostic::warning(
-                        codes::NOT_CHECKED,
-                        format!("operator {other} is not type-checked yet"),
-                    )
-                    .label(self.span_of(e), "type unknown")
-                    .help("its type is treated as unknown"),
+                    Diagnostic::warning(codes::NOT_CHECKED, format!("operator {other} is not type-checked yet"))
+                        .label(self.span_of(e), "type unknown")
+                        .help("its type is treated as unknown"),
                 );
                 Typed::unknown()
             }
         }
     }
 
-    fn access(
-        &mut self,
-        e: &Expr,
-        t: Typed,
-        access: &AccessExpr,
-        scope: &Scope,
-        ctx: Ctx,
-    ) -> Typed {
+    fn access(&mut self, e: &Expr, t: Typed, access: &AccessExpr, scope: &Scope, ctx: Ctx) -> Typed {
         match access {
             AccessExpr::Dot(Expr::Identifier(field)) => self.field(t, field),
             AccessExpr::Subscript(Subscript::Index { index }) => {
@@ -669,10 +500,7 @@ impl Checker<'_> {
                         if !matches!(it.ty, Type::Int64 | Type::Unknown) {
                             self.mismatch(
                                 inner,
-                                &format!(
-                                    "an array subscript is INT64, not {}",
-                                    self.target.type_name(&it.ty)
-                                ),
+                                &format!("an array subscript is INT64, not {}", self.target.type_name(&it.ty)),
                             );
                         }
                         Typed::new((**elem).clone(), true)
@@ -680,13 +508,7 @@ impl Checker<'_> {
                     Type::Json => Typed::new(Type::Json, true),
                     Type::Unknown => Typed::unknown(),
                     other => {
-                        self.mismatch(
-                            e,
-                            &format!(
-                                "cannot subscript a value of type {}",
-                                self.target.type_name(other)
-                            ),
-                        );
+                        self.mismatch(e, &format!("cannot subscript a value of type {}", self.target.type_name(other)));
                         let _ = safe;
                         Typed::unknown()
                     }
@@ -694,12 +516,9 @@ impl Checker<'_> {
             }
             _ => {
                 self.error(
-                    Diagnostic::warning(
-                        codes::NOT_CHECKED,
-                        "this field access is not type-checked yet",
-                    )
-                    .label(self.span_of(e), "type unknown")
-                    .help("its type is treated as unknown"),
+                    Diagnostic::warning(codes::NOT_CHECKED, "this field access is not type-checked yet")
+                        .label(self.span_of(e), "type unknown")
+                        .help("its type is treated as unknown"),
                 );
                 Typed::unknown()
             }
@@ -711,16 +530,10 @@ impl Checker<'_> {
             Type::Struct(fields) => match t.ty.field(&field.value) {
                 Some((_, f)) => Typed::new(f.ty.clone(), true),
                 None => {
-                    let names: Vec<&str> =
-                        fields.iter().filter_map(|f| f.name.as_deref()).collect();
-                    let mut d = Diagnostic::error(
-                        codes::UNKNOWN_FIELD,
-                        format!("STRUCT has no field `{}`", field.value),
-                    )
-                    .label(
-                        self.id_span(field),
-                        format!("not a field of {}", self.target.type_name(&t.ty)),
-                    );
+                    let names: Vec<&str> = fields.iter().filter_map(|f| f.name.as_deref()).collect();
+                    let mut d =
+                        Diagnostic::error(codes::UNKNOWN_FIELD, format!("STRUCT has no field `{}`", field.value))
+                            .label(self.id_span(field), format!("not a field of {}", self.target.type_name(&t.ty)));
                     if let Some(m) = did_you_mean(&field.value, names.iter().copied()) {
                         d = d.help(m);
                     } else {
@@ -762,18 +575,11 @@ impl Checker<'_> {
                         return Typed::unknown();
                     }
                     let col = s.cols.iter().position(|c| {
-                        c.rel == Some(r)
-                            && c.name
-                                .as_deref()
-                                .is_some_and(|n| n.eq_ignore_ascii_case(&parts[1].value))
+                        c.rel == Some(r) && c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&parts[1].value))
                     });
                     let Some(ci) = col else {
-                        let names: Vec<&str> = s
-                            .cols
-                            .iter()
-                            .filter(|c| c.rel == Some(r))
-                            .filter_map(|c| c.name.as_deref())
-                            .collect();
+                        let names: Vec<&str> =
+                            s.cols.iter().filter(|c| c.rel == Some(r)).filter_map(|c| c.name.as_deref()).collect();
                         let mut d = Diagnostic::error(
                             codes::UNKNOWN_COLUMN,
                             format!("`{}` has no column `{}`", parts[0].value, parts[1].value),
@@ -781,11 +587,7 @@ impl Checker<'_> {
                         .label(self.id_span(&parts[1]), "unknown column");
                         d = match did_you_mean(&parts[1].value, names.iter().copied()) {
                             Some(m) => d.help(m),
-                            None => d.help(format!(
-                                "the columns of `{}` are: {}",
-                                parts[0].value,
-                                names.join(", ")
-                            )),
+                            None => d.help(format!("the columns of `{}` are: {}", parts[0].value, names.join(", "))),
                         };
                         self.error(d);
                         return Typed::unknown();
@@ -797,10 +599,7 @@ impl Checker<'_> {
             let matches: Vec<usize> = (0..s.cols.len())
                 .filter(|&i| {
                     s.cols[i].unqualified
-                        && s.cols[i]
-                            .name
-                            .as_deref()
-                            .is_some_and(|n| n.eq_ignore_ascii_case(&parts[0].value))
+                        && s.cols[i].name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&parts[0].value))
                 })
                 .collect();
             match matches.as_slice() {
@@ -815,16 +614,13 @@ impl Checker<'_> {
                         .map(|a| format!("`{a}.{}`", parts[0].value))
                         .collect();
                     self.error(
-                        Diagnostic::error(
-                            codes::AMBIGUOUS_COLUMN,
-                            format!("column `{}` is ambiguous", parts[0].value),
-                        )
-                        .label(self.id_span(&parts[0]), "found in more than one table")
-                        .help(if owners.is_empty() {
-                            "qualify the column with its table alias".to_string()
-                        } else {
-                            format!("qualify it: {}", owners.join(" or "))
-                        }),
+                        Diagnostic::error(codes::AMBIGUOUS_COLUMN, format!("column `{}` is ambiguous", parts[0].value))
+                            .label(self.id_span(&parts[0]), "found in more than one table")
+                            .help(if owners.is_empty() {
+                                "qualify the column with its table alias".to_string()
+                            } else {
+                                format!("qualify it: {}", owners.join(" or "))
+                            }),
                     );
                     return Typed::unknown();
                 }
@@ -832,7 +628,11 @@ impl Checker<'_> {
             }
             // A SELECT-list alias (HAVING, QUALIFY).
             if depth == 0 {
-                if let Some(c) = ctx.aliases.iter().find(|c| c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&parts[0].value))) {
+                if let Some(c) = ctx
+                    .aliases
+                    .iter()
+                    .find(|c| c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&parts[0].value)))
+                {
                     let t = c.typed.clone();
                     return parts[1..].iter().fold(t, |t, f| self.field(t, f));
                 }
@@ -844,19 +644,9 @@ impl Checker<'_> {
                         .cols
                         .iter()
                         .filter(|c| c.rel == Some(r))
-                        .map(|c| Field {
-                            name: c.name.clone(),
-                            ty: c.typed.ty.clone(),
-                        })
+                        .map(|c| Field { name: c.name.clone(), ty: c.typed.ty.clone() })
                         .collect();
-                    return Typed::new(
-                        if s.rels[r].opaque {
-                            Type::Unknown
-                        } else {
-                            Type::Struct(fields)
-                        },
-                        false,
-                    );
+                    return Typed::new(if s.rels[r].opaque { Type::Unknown } else { Type::Struct(fields) }, false);
                 }
             }
             if s.opaque() {
@@ -869,35 +659,23 @@ impl Checker<'_> {
             let mut v = vec![];
             let mut l = Some(scope);
             while let Some(s) = l {
-                v.extend(
-                    s.cols
-                        .iter()
-                        .filter(|c| c.unqualified)
-                        .filter_map(|c| c.name.as_deref()),
-                );
+                v.extend(s.cols.iter().filter(|c| c.unqualified).filter_map(|c| c.name.as_deref()));
                 v.extend(s.rels.iter().filter_map(|r| r.alias.as_deref()));
                 l = s.parent;
             }
             v
         };
         let name = &parts[0].value;
-        let mut d = Diagnostic::error(codes::UNKNOWN_COLUMN, format!("unknown column `{name}`"))
-            .label(
-                self.id_span(&parts[0]),
-                if scope.rels.is_empty() {
-                    "no FROM clause to read it from"
-                } else {
-                    "not a column of any table in FROM"
-                },
-            );
+        let mut d = Diagnostic::error(codes::UNKNOWN_COLUMN, format!("unknown column `{name}`")).label(
+            self.id_span(&parts[0]),
+            if scope.rels.is_empty() { "no FROM clause to read it from" } else { "not a column of any table in FROM" },
+        );
         d = match did_you_mean(name, visible.iter().copied()) {
             Some(m) => d.help(m),
             None if is_date_part(e) => {
                 d.help("a date part such as DAY is written bare only where a function takes one")
             }
-            None => d.help(
-                "check the spelling, or select the column in the subquery or CTE it comes from",
-            ),
+            None => d.help("check the spelling, or select the column in the subquery or CTE it comes from"),
         };
         self.error(d);
         Typed::unknown()
@@ -907,10 +685,7 @@ impl Checker<'_> {
     fn column(&mut self, s: &Scope, ci: usize, depth: usize, at: &Ident, ctx: Ctx) -> Typed {
         if depth == 0 {
             if let Some(g) = ctx.grouping {
-                if !ctx.in_aggregate
-                    && !g.cols.contains(&ci)
-                    && !g.keys.contains(&at.value.to_ascii_lowercase())
-                {
+                if !ctx.in_aggregate && !g.cols.contains(&ci) && !g.keys.contains(&at.value.to_ascii_lowercase()) {
                     self.error(
                         Diagnostic::error(
                             codes::NOT_GROUPED,
@@ -930,13 +705,8 @@ impl Checker<'_> {
     }
 
     fn type_function(&mut self, e: &Expr, f: &Function, scope: &Scope, ctx: Ctx) -> Typed {
-        let parts: Vec<String> = f
-            .name
-            .0
-            .iter()
-            .filter_map(|p| p.as_ident())
-            .map(|i| i.value.to_ascii_uppercase())
-            .collect();
+        let parts: Vec<String> =
+            f.name.0.iter().filter_map(|p| p.as_ident()).map(|i| i.value.to_ascii_uppercase()).collect();
         let (safe, name) = match parts.split_first() {
             Some((first, rest)) if first == "SAFE" && !rest.is_empty() => (true, rest.join(".")),
             _ => (false, parts.join(".")),
@@ -958,31 +728,17 @@ impl Checker<'_> {
         }
         let catalog = self.target.catalog();
         let Some(def) = catalog.get(&name) else {
-            let mut d = Diagnostic::warning(
-                codes::UNKNOWN_FUNCTION,
-                format!("unknown function `{name}`"),
-            )
-            .label(span, "not in the function catalog");
+            let mut d = Diagnostic::warning(codes::UNKNOWN_FUNCTION, format!("unknown function `{name}`"))
+                .label(span, "not in the function catalog");
             d = match did_you_mean(&name, catalog.names()) {
-                Some(m) => d.help(format!(
-                    "{m} (if `{name}` is right, its result type is unknown to dpc)"
-                )),
-                None => d.help(
-                    "its result type is unknown; declare the column's type in the port's contract",
-                ),
+                Some(m) => d.help(format!("{m} (if `{name}` is right, its result type is unknown to dpc)")),
+                None => d.help("its result type is unknown; declare the column's type in the port's contract"),
             };
             self.error(d);
-            let lenient = Ctx {
-                grouping: None,
-                in_aggregate: true,
-                ..ctx
-            };
+            let lenient = Ctx { grouping: None, in_aggregate: true, ..ctx };
             for a in &arg_list {
                 if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x))
-                | FunctionArg::Named {
-                    arg: FunctionArgExpr::Expr(x),
-                    ..
-                } = a
+                | FunctionArg::Named { arg: FunctionArgExpr::Expr(x), .. } = a
                 {
                     if !is_date_part(x) {
                         self.type_expr(x, scope, lenient);
@@ -1000,9 +756,7 @@ impl Checker<'_> {
                     format!("`{name}` is an analytic function and needs OVER (...)"),
                 )
                 .label(span, "no OVER clause")
-                .help(format!(
-                    "add a window: `{name}(...) OVER (PARTITION BY ... ORDER BY ...)`"
-                )),
+                .help(format!("add a window: `{name}(...) OVER (PARTITION BY ... ORDER BY ...)`")),
             );
         }
         if is_aggregate {
@@ -1016,39 +770,27 @@ impl Checker<'_> {
             };
             if let Some(w) = where_ {
                 self.error(
-                    Diagnostic::error(
-                        codes::AGGREGATE_NOT_ALLOWED,
-                        format!("aggregate function `{name}` in {w}"),
-                    )
-                    .label(span, "aggregate here")
-                    .help(if ctx.clause == Clause::Where {
-                        "filter on aggregates with HAVING, after GROUP BY"
-                    } else {
-                        "aggregate in the SELECT list or HAVING"
-                    }),
+                    Diagnostic::error(codes::AGGREGATE_NOT_ALLOWED, format!("aggregate function `{name}` in {w}"))
+                        .label(span, "aggregate here")
+                        .help(if ctx.clause == Clause::Where {
+                            "filter on aggregates with HAVING, after GROUP BY"
+                        } else {
+                            "aggregate in the SELECT list or HAVING"
+                        }),
                 );
             }
         }
-        if windowed
-            && !matches!(
-                ctx.clause,
-                Clause::Select | Clause::Qualify | Clause::OrderBy
-            )
-        {
+        if windowed && !matches!(ctx.clause, Clause::Select | Clause::Qualify | Clause::OrderBy) {
             self.error(
-                Diagnostic::error(codes::WINDOW_NOT_ALLOWED, format!("window function `{name}` in {}", clause_name(ctx.clause)))
-                    .label(span, "window function here")
-                    .help("compute it in the SELECT list of a subquery and filter outside, or use QUALIFY"),
+                Diagnostic::error(
+                    codes::WINDOW_NOT_ALLOWED,
+                    format!("window function `{name}` in {}", clause_name(ctx.clause)),
+                )
+                .label(span, "window function here")
+                .help("compute it in the SELECT list of a subquery and filter outside, or use QUALIFY"),
             );
         }
-        let arg_ctx = if is_aggregate {
-            Ctx {
-                in_aggregate: true,
-                ..ctx
-            }
-        } else {
-            ctx
-        };
+        let arg_ctx = if is_aggregate { Ctx { in_aggregate: true, ..ctx } } else { ctx };
         let mut args = vec![];
         let mut count_star = false;
         if let FunctionArguments::List(l) = &f.args {
@@ -1063,10 +805,7 @@ impl Checker<'_> {
         for (i, a) in arg_list.iter().enumerate() {
             let x = match a {
                 FunctionArg::Unnamed(FunctionArgExpr::Expr(x))
-                | FunctionArg::Named {
-                    arg: FunctionArgExpr::Expr(x),
-                    ..
-                } => x,
+                | FunctionArg::Named { arg: FunctionArgExpr::Expr(x), .. } => x,
                 FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => {
                     count_star = true;
                     continue;
@@ -1080,11 +819,7 @@ impl Checker<'_> {
             }
         }
         if let Some(sqlparser::ast::WindowType::WindowSpec(spec)) = &f.over {
-            for x in spec
-                .partition_by
-                .iter()
-                .chain(spec.order_by.iter().map(|o| &o.expr))
-            {
+            for x in spec.partition_by.iter().chain(spec.order_by.iter().map(|o| &o.expr)) {
                 self.type_expr(x, scope, ctx);
             }
         }
@@ -1117,8 +852,7 @@ impl Checker<'_> {
                         Arg::Value(t) => self.target.type_name(&t.ty),
                     })
                     .collect();
-                let candidates: Vec<&str> =
-                    def.signatures.iter().map(|s| s.text.as_str()).collect();
+                let candidates: Vec<&str> = def.signatures.iter().map(|s| s.text.as_str()).collect();
                 let (code, message) = match err {
                     MatchError::ArgumentCount => (
                         codes::WRONG_ARGUMENT_COUNT,
@@ -1128,34 +862,23 @@ impl Checker<'_> {
                             if args.len() == 1 { "" } else { "s" }
                         ),
                     ),
-                    MatchError::Types => (
-                        codes::NO_MATCHING_SIGNATURE,
-                        format!("no signature of `{name}` takes ({})", given.join(", ")),
-                    ),
+                    MatchError::Types => {
+                        (codes::NO_MATCHING_SIGNATURE, format!("no signature of `{name}` takes ({})", given.join(", ")))
+                    }
                 };
                 self.error(
                     Diagnostic::error(code, message)
-                        .label(
-                            self.span_of(e),
-                            format!("called with ({})", given.join(", ")),
-                        )
+                        .label(self.span_of(e), format!("called with ({})", given.join(", ")))
                         .help(format!(
                             "the signatures are: {}",
-                            candidates
-                                .iter()
-                                .take(6)
-                                .copied()
-                                .collect::<Vec<_>>()
-                                .join("; ")
+                            candidates.iter().take(6).copied().collect::<Vec<_>>().join("; ")
                         )),
                 );
                 return Typed::unknown();
             }
         };
-        let values: Vec<&Typed> = args
-            .iter()
-            .filter_map(|a| if let Arg::Value(t) = a { Some(t) } else { None })
-            .collect();
+        let values: Vec<&Typed> =
+            args.iter().filter_map(|a| if let Arg::Value(t) = a { Some(t) } else { None }).collect();
         let any_null = values.iter().any(|t| t.nullable);
         let all_null = !values.is_empty() && values.iter().all(|t| t.nullable);
         let nullable = safe
@@ -1166,9 +889,7 @@ impl Checker<'_> {
                     "IF" => values.iter().skip(1).any(|t| t.nullable),
                     _ => any_null,
                 },
-                (Nulls::Maybe, FunctionKind::Aggregate) if !windowed => {
-                    any_null || !ctx.grouped_by_keys
-                }
+                (Nulls::Maybe, FunctionKind::Aggregate) if !windowed => any_null || !ctx.grouped_by_keys,
                 (Nulls::Maybe, _) => true,
             };
         Typed::new(ty, nullable)
@@ -1239,14 +960,10 @@ fn castable(from: &Type, to: &Type) -> bool {
         (T::String(_), b) => !matches!(b, T::Struct(_) | T::Array(_) | T::Geography),
         (a, T::String(_)) => !matches!(a, T::Struct(_) | T::Array(_)),
         (T::Bool, T::Int64) | (T::Int64, T::Bool) => true,
-        (T::Date | T::Datetime | T::Timestamp, T::Date | T::Datetime | T::Timestamp | T::Time) => {
-            true
-        }
+        (T::Date | T::Datetime | T::Timestamp, T::Date | T::Datetime | T::Timestamp | T::Time) => true,
         (T::Json, b) => matches!(b, T::Int64 | T::Float64 | T::Bool | T::String(_)),
         (T::Array(a), T::Array(b)) => castable(a, b),
-        (T::Struct(a), T::Struct(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| castable(&x.ty, &y.ty))
-        }
+        (T::Struct(a), T::Struct(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| castable(&x.ty, &y.ty)),
         _ => false,
     }
 }

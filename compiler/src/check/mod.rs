@@ -59,21 +59,14 @@ pub fn check_mesh(
     sources: &Sources,
     diags: &mut Vec<Diagnostic>,
 ) -> CheckedMesh {
-    let mut ports: Vec<Vec<CheckedPort>> = mesh
-        .products
-        .iter()
-        .map(|p| p.outputs.iter().map(|_| CheckedPort::default()).collect())
-        .collect();
+    let mut ports: Vec<Vec<CheckedPort>> =
+        mesh.products.iter().map(|p| p.outputs.iter().map(|_| CheckedPort::default()).collect()).collect();
     // Declared schemas are known before any query is checked.
     for (pi, p) in mesh.products.iter().enumerate() {
         for (oi, o) in p.outputs.iter().enumerate() {
             ports[pi][oi].schema = o.columns.as_ref().map(|cols| {
                 cols.iter()
-                    .map(|c| SchemaColumn {
-                        name: c.name.clone(),
-                        ty: c.ty.clone(),
-                        nullable: !c.required,
-                    })
+                    .map(|c| SchemaColumn { name: c.name.clone(), ty: c.ty.clone(), nullable: !c.required })
                     .collect()
             });
         }
@@ -93,32 +86,20 @@ pub fn check_mesh(
                     input
                         .columns
                         .iter()
-                        .map(|c| SchemaColumn {
-                            name: c.name.clone(),
-                            ty: c.ty.clone(),
-                            nullable: !c.required,
-                        })
+                        .map(|c| SchemaColumn { name: c.name.clone(), ty: c.ty.clone(), nullable: !c.required })
                         .collect(),
                 ),
-                InputSource::Port {
-                    product: up, port, ..
-                } => ports[up.0 as usize][port].schema.clone(),
+                InputSource::Port { product: up, port, .. } => ports[up.0 as usize][port].schema.clone(),
                 InputSource::Unresolved => None,
             };
             match columns {
-                Some(columns) => inputs.push(InputSchema {
-                    name: input.name.clone(),
-                    columns,
-                }),
+                Some(columns) => inputs.push(InputSchema { name: input.name.clone(), columns }),
                 None => {
                     if missing.is_none() && input.source != InputSource::Unresolved {
                         missing = Some((input.span, input.name.clone()));
                     }
                     // Unresolved inputs were reported by resolve; their columns are unknown.
-                    inputs.push(InputSchema {
-                        name: input.name.clone(),
-                        columns: vec![],
-                    });
+                    inputs.push(InputSchema { name: input.name.clone(), columns: vec![] });
                 }
             }
         }
@@ -126,37 +107,26 @@ pub fn check_mesh(
             diags.push(
                 Diagnostic::note(
                     codes::UPSTREAM_BROKEN,
-                    format!(
-                        "`{}` is not checked: the schema of input `{name}` is unknown",
-                        product.id
-                    ),
+                    format!("`{}` is not checked: the schema of input `{name}` is unknown", product.id),
                 )
                 .label(span, "its upstream port has errors and declares no columns")
                 .help("fix the upstream product, or declare the columns of its port"),
             );
             continue;
         }
-        let unresolved: Vec<bool> = product
-            .inputs
-            .iter()
-            .map(|i| i.source == InputSource::Unresolved)
-            .collect();
+        let unresolved: Vec<bool> = product.inputs.iter().map(|i| i.source == InputSource::Unresolved).collect();
         for (oi, output) in product.outputs.iter().enumerate() {
             let Some(parsed) = queries[pi][oi].as_ref() else {
                 continue;
             };
-            let map = SpanMap {
-                file: parsed.file,
-                source: sources.get(parsed.file),
-            };
+            let map = SpanMap { file: parsed.file, source: sources.get(parsed.file) };
             let mut checker = query::Checker::new(target, &inputs, &unresolved, map);
             let out = checker.check_port_query(&parsed.query);
             let relations = std::mem::take(&mut checker.relations);
             diags.append(&mut checker.diags);
             let inferred = out.and_then(|cols| {
-                contract::check_output_names(&cols, parsed.file, diags).then(|| {
-                    contract::check_contract(product, output, &cols, target, sources, diags)
-                })
+                contract::check_output_names(&cols, parsed.file, diags)
+                    .then(|| contract::check_contract(product, output, &cols, target, sources, diags))
             });
             let entry = &mut ports[pi][oi];
             entry.relations = relations;
@@ -169,12 +139,9 @@ pub fn check_mesh(
     for (pi, p) in mesh.products.iter().enumerate() {
         if !visited[pi] && !mesh.cyclic.contains(&ProductId(pi as u32)) {
             diags.push(
-                Diagnostic::note(
-                    codes::UPSTREAM_BROKEN,
-                    format!("`{}` is not checked: it depends on a cycle", p.id),
-                )
-                .label(p.name_span, "downstream of a cycle")
-                .help("break the cycle reported above"),
+                Diagnostic::note(codes::UPSTREAM_BROKEN, format!("`{}` is not checked: it depends on a cycle", p.id))
+                    .label(p.name_span, "downstream of a cycle")
+                    .help("break the cycle reported above"),
             );
         }
     }

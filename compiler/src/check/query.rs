@@ -9,9 +9,9 @@ use crate::sql::SpanMap;
 use crate::target::Target;
 use crate::types::{Literal, Type, Typed};
 use sqlparser::ast::{
-    Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, ObjectNamePart, OrderByKind, Query,
-    Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier,
-    Spanned, TableFactor, TableWithJoins, WildcardAdditionalOptions,
+    Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, ObjectNamePart, OrderByKind, Query, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor, TableWithJoins,
+    WildcardAdditionalOptions,
 };
 use std::ops::Range;
 
@@ -53,18 +53,10 @@ pub(super) struct Scope<'s> {
 
 impl<'s> Scope<'s> {
     pub fn new(parent: Option<&'s Scope<'s>>) -> Scope<'s> {
-        Scope {
-            rels: vec![],
-            cols: vec![],
-            parent,
-        }
+        Scope { rels: vec![], cols: vec![], parent }
     }
     pub fn rel(&self, name: &str) -> Option<usize> {
-        self.rels.iter().position(|r| {
-            r.alias
-                .as_deref()
-                .is_some_and(|a| a.eq_ignore_ascii_case(name))
-        })
+        self.rels.iter().position(|r| r.alias.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(name)))
     }
     pub fn opaque(&self) -> bool {
         self.rels.iter().any(|r| r.opaque)
@@ -105,13 +97,7 @@ pub(super) struct Ctx<'g> {
 
 impl Ctx<'_> {
     pub fn plain(clause: Clause) -> Ctx<'static> {
-        Ctx {
-            clause,
-            grouping: None,
-            in_aggregate: false,
-            grouped_by_keys: false,
-            aliases: &[],
-        }
+        Ctx { clause, grouping: None, in_aggregate: false, grouped_by_keys: false, aliases: &[] }
     }
 }
 
@@ -140,15 +126,7 @@ impl<'a> Checker<'a> {
         unresolved: &'a [bool],
         map: SpanMap<'a>,
     ) -> Checker<'a> {
-        Checker {
-            target,
-            inputs,
-            unresolved,
-            map,
-            diags: vec![],
-            relations: vec![],
-            ctes: vec![],
-        }
+        Checker { target, inputs, unresolved, map, diags: vec![], relations: vec![], ctes: vec![] }
     }
 
     pub fn span_of(&self, node: &impl Spanned) -> Span {
@@ -179,14 +157,14 @@ impl<'a> Checker<'a> {
                 let name = cte.alias.name.value.clone();
                 let rel = if with.recursive && references(&cte.query, &name) {
                     self.error(
-                        Diagnostic::warning(codes::NOT_CHECKED, format!("recursive CTE `{name}` is not type-checked yet"))
-                            .label(self.id_span(&cte.alias.name), "recursive")
-                            .help("its columns are treated as unknown; write its types into the port's contract"),
+                        Diagnostic::warning(
+                            codes::NOT_CHECKED,
+                            format!("recursive CTE `{name}` is not type-checked yet"),
+                        )
+                        .label(self.id_span(&cte.alias.name), "recursive")
+                        .help("its columns are treated as unknown; write its types into the port's contract"),
                     );
-                    Rel {
-                        columns: vec![],
-                        opaque: true,
-                    }
+                    Rel { columns: vec![], opaque: true }
                 } else {
                     self.check_query(&cte.query, parent)
                 };
@@ -198,9 +176,7 @@ impl<'a> Checker<'a> {
             OrderByKind::All(_) => None,
         });
         let rel = self.check_set_expr(&q.body, parent, order_by);
-        if let Some(sqlparser::ast::LimitClause::LimitOffset { limit, offset, .. }) =
-            &q.limit_clause
-        {
+        if let Some(sqlparser::ast::LimitClause::LimitOffset { limit, offset, .. }) = &q.limit_clause {
             let scope = Scope::new(parent);
             for e in limit.iter().chain(offset.iter().map(|o| &o.value)) {
                 let t = self.type_expr(e, &scope, Ctx::plain(Clause::Other));
@@ -208,10 +184,7 @@ impl<'a> Checker<'a> {
                     self.error(
                         Diagnostic::error(
                             codes::TYPE_MISMATCH,
-                            format!(
-                                "LIMIT and OFFSET take INT64, not {}",
-                                self.target.type_name(&t.ty)
-                            ),
+                            format!("LIMIT and OFFSET take INT64, not {}", self.target.type_name(&t.ty)),
                         )
                         .label(self.span_of(e), "not an integer")
                         .help("write an integer literal"),
@@ -236,21 +209,21 @@ impl<'a> Checker<'a> {
                 self.check_output_order_by(&rel, order_by, parent);
                 rel
             }
-            SetExpr::SetOperation {
-                left,
-                op,
-                set_quantifier,
-                right,
-            } => {
+            SetExpr::SetOperation { left, op, set_quantifier, right } => {
                 let l = self.check_set_expr(left, parent, None);
                 let r = self.check_set_expr(right, parent, None);
                 let span = self.span_of(body);
                 if *set_quantifier == SetQuantifier::None && !self.target.has_alias_column_lists() {
                     let op_name = op.to_string().to_ascii_uppercase();
                     self.error(
-                        Diagnostic::error(codes::UNSUPPORTED_SYNTAX, format!("BigQuery needs `{op_name} ALL` or `{op_name} DISTINCT`"))
-                            .label(self.span_of(&**right), format!("bare {op_name}"))
-                            .help(format!("write `{op_name} DISTINCT` to remove duplicates, or `{op_name} ALL` to keep them")),
+                        Diagnostic::error(
+                            codes::UNSUPPORTED_SYNTAX,
+                            format!("BigQuery needs `{op_name} ALL` or `{op_name} DISTINCT`"),
+                        )
+                        .label(self.span_of(&**right), format!("bare {op_name}"))
+                        .help(format!(
+                            "write `{op_name} DISTINCT` to remove duplicates, or `{op_name} ALL` to keep them"
+                        )),
                     );
                 }
                 let rel = self.unify_set_operation(op, l, r, span);
@@ -264,60 +237,37 @@ impl<'a> Checker<'a> {
                     for (i, e) in row.iter().enumerate() {
                         let t = self.type_expr(e, &scope, Ctx::plain(Clause::Other));
                         if i >= columns.len() {
-                            columns.push(OutColumn {
-                                name: None,
-                                typed: t,
-                                span: self.span_of(e),
-                            });
+                            columns.push(OutColumn { name: None, typed: t, span: self.span_of(e) });
                         }
                     }
                 }
-                Rel {
-                    columns,
-                    opaque: false,
-                }
+                Rel { columns, opaque: false }
             }
             other => {
                 self.error(
-                    Diagnostic::error(
-                        codes::NOT_A_QUERY,
-                        "a data-changing statement inside a query",
-                    )
-                    .label(self.span_of(other), "not a SELECT")
-                    .help("a port's query only reads; dpc generates the statements that write"),
+                    Diagnostic::error(codes::NOT_A_QUERY, "a data-changing statement inside a query")
+                        .label(self.span_of(other), "not a SELECT")
+                        .help("a port's query only reads; dpc generates the statements that write"),
                 );
-                Rel {
-                    columns: vec![],
-                    opaque: true,
-                }
+                Rel { columns: vec![], opaque: true }
             }
         }
     }
 
     fn unify_set_operation(&mut self, op: &SetOperator, l: Rel, r: Rel, span: Span) -> Rel {
         if l.opaque || r.opaque {
-            return Rel {
-                columns: l.columns,
-                opaque: true,
-            };
+            return Rel { columns: l.columns, opaque: true };
         }
         if l.columns.len() != r.columns.len() {
             self.error(
                 Diagnostic::error(
                     codes::SET_OPERATION_MISMATCH,
-                    format!(
-                        "the branches of {op} have {} and {} columns",
-                        l.columns.len(),
-                        r.columns.len()
-                    ),
+                    format!("the branches of {op} have {} and {} columns", l.columns.len(), r.columns.len()),
                 )
                 .label(span, "branches of different width")
                 .help("select the same number of columns in every branch"),
             );
-            return Rel {
-                columns: l.columns,
-                opaque: false,
-            };
+            return Rel { columns: l.columns, opaque: false };
         }
         let mut columns = vec![];
         for (a, b) in l.columns.iter().zip(&r.columns) {
@@ -341,26 +291,11 @@ impl<'a> Checker<'a> {
                     Type::Unknown
                 }
             };
-            let literal = if a.typed.literal == b.typed.literal {
-                a.typed.literal
-            } else {
-                Literal::No
-            };
-            let typed = Typed {
-                ty,
-                nullable: a.typed.nullable || b.typed.nullable,
-                literal,
-            };
-            columns.push(OutColumn {
-                name: a.name.clone(),
-                typed,
-                span: a.span,
-            });
+            let literal = if a.typed.literal == b.typed.literal { a.typed.literal } else { Literal::No };
+            let typed = Typed { ty, nullable: a.typed.nullable || b.typed.nullable, literal };
+            columns.push(OutColumn { name: a.name.clone(), typed, span: a.span });
         }
-        Rel {
-            columns,
-            opaque: false,
-        }
+        Rel { columns, opaque: false }
     }
 
     /// ORDER BY after a set operation: names and ordinals of output columns.
@@ -372,10 +307,7 @@ impl<'a> Checker<'a> {
     ) {
         let Some(items) = order_by else { return };
         let mut scope = Scope::new(parent);
-        scope.rels.push(ScopeRel {
-            alias: None,
-            opaque: rel.opaque,
-        });
+        scope.rels.push(ScopeRel { alias: None, opaque: rel.opaque });
         for c in &rel.columns {
             scope.cols.push(ScopeCol {
                 name: c.name.clone(),
@@ -395,22 +327,15 @@ impl<'a> Checker<'a> {
 
     fn column_list_error(&mut self, at: Span) {
         self.error(
-            Diagnostic::error(
-                codes::COLUMN_LIST_ALIAS,
-                "BigQuery has no column lists on table aliases",
-            )
-            .label(at, "column list here")
-            .help("name the columns inside the subquery instead: `SELECT a AS x, b AS y`"),
+            Diagnostic::error(codes::COLUMN_LIST_ALIAS, "BigQuery has no column lists on table aliases")
+                .label(at, "column list here")
+                .help("name the columns inside the subquery instead: `SELECT a AS x, b AS y`"),
         );
     }
 
     // ------------------------------------------------------------------ FROM
 
-    fn build_from<'p>(
-        &mut self,
-        from: &[TableWithJoins],
-        parent: Option<&'p Scope<'p>>,
-    ) -> Scope<'p> {
+    fn build_from<'p>(&mut self, from: &[TableWithJoins], parent: Option<&'p Scope<'p>>) -> Scope<'p> {
         let mut scope = Scope::new(parent);
         for twj in from {
             // A comma is a cross join; later items may refer to earlier ones (UNNEST).
@@ -419,9 +344,7 @@ impl<'a> Checker<'a> {
                 let (kind, constraint) = match &join.join_operator {
                     JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, Some(c)),
                     JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, Some(c)),
-                    JoinOperator::Right(c) | JoinOperator::RightOuter(c) => {
-                        (JoinKind::Right, Some(c))
-                    }
+                    JoinOperator::Right(c) | JoinOperator::RightOuter(c) => (JoinKind::Right, Some(c)),
                     JoinOperator::FullOuter(c) => (JoinKind::Full, Some(c)),
                     JoinOperator::CrossJoin(c) => (JoinKind::Cross, Some(c)),
                     other => {
@@ -430,10 +353,7 @@ impl<'a> Checker<'a> {
                                 codes::UNSUPPORTED_SYNTAX,
                                 "this kind of join does not exist in BigQuery",
                             )
-                            .label(
-                                self.span_of(&join.relation),
-                                format!("{:?} join", std::mem::discriminant(other)),
-                            )
+                            .label(self.span_of(&join.relation), format!("{:?} join", std::mem::discriminant(other)))
                             .help("use [INNER | LEFT | RIGHT | FULL] JOIN ... ON, or CROSS JOIN"),
                         );
                         (JoinKind::Inner, None)
@@ -448,20 +368,15 @@ impl<'a> Checker<'a> {
                         self.expect_bool(&t, e, "JOIN ... ON");
                     }
                     Some(JoinConstraint::Using(names)) => {
-                        let names: Vec<Ident> = names
-                            .iter()
-                            .flat_map(|n| ident_name(&n.0).into_iter().cloned())
-                            .collect();
+                        let names: Vec<Ident> =
+                            names.iter().flat_map(|n| ident_name(&n.0).into_iter().cloned()).collect();
                         self.merge_using(&mut scope, &names, left_cols, left_rels, kind);
                     }
                     Some(JoinConstraint::Natural) => {
                         self.error(
-                            Diagnostic::error(
-                                codes::UNSUPPORTED_SYNTAX,
-                                "BigQuery has no NATURAL JOIN",
-                            )
-                            .label(self.span_of(&join.relation), "natural join")
-                            .help("name the join columns: JOIN ... USING (col)"),
+                            Diagnostic::error(codes::UNSUPPORTED_SYNTAX, "BigQuery has no NATURAL JOIN")
+                                .label(self.span_of(&join.relation), "natural join")
+                                .help("name the join columns: JOIN ... USING (col)"),
                         );
                     }
                     _ => {}
@@ -471,24 +386,14 @@ impl<'a> Checker<'a> {
         scope
     }
 
-    fn merge_using(
-        &mut self,
-        scope: &mut Scope,
-        names: &[Ident],
-        left_cols: usize,
-        left_rels: usize,
-        kind: JoinKind,
-    ) {
+    fn merge_using(&mut self, scope: &mut Scope, names: &[Ident], left_cols: usize, left_rels: usize, kind: JoinKind) {
         let mut merged = vec![];
         for name in names {
             let find = |cols: &[ScopeCol], range: Range<usize>| -> Vec<usize> {
                 range
                     .filter(|&i| {
                         cols[i].unqualified
-                            && cols[i]
-                                .name
-                                .as_deref()
-                                .is_some_and(|n| n.eq_ignore_ascii_case(&name.value))
+                            && cols[i].name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&name.value))
                     })
                     .collect()
             };
@@ -499,16 +404,8 @@ impl<'a> Checker<'a> {
             let (l, r) = match (left.as_slice(), right.as_slice()) {
                 ([l], [r]) => (*l, *r),
                 _ => {
-                    let side = if left.len() != 1 && !opaque_left {
-                        "left"
-                    } else {
-                        "right"
-                    };
-                    let count = if side == "left" {
-                        left.len()
-                    } else {
-                        right.len()
-                    };
+                    let side = if left.len() != 1 && !opaque_left { "left" } else { "right" };
+                    let count = if side == "left" { left.len() } else { right.len() };
                     if (side == "left" && opaque_left) || (side == "right" && opaque_right) {
                         continue;
                     }
@@ -518,9 +415,12 @@ impl<'a> Checker<'a> {
                         (codes::AMBIGUOUS_COLUMN, "is ambiguous on")
                     };
                     self.error(
-                        Diagnostic::error(code, format!("USING column `{}` {what} the {side} side of the join", name.value))
-                            .label(self.id_span(name), "USING column")
-                            .help("USING needs a column of that name on each side; use JOIN ... ON otherwise"),
+                        Diagnostic::error(
+                            code,
+                            format!("USING column `{}` {what} the {side} side of the join", name.value),
+                        )
+                        .label(self.id_span(name), "USING column")
+                        .help("USING needs a column of that name on each side; use JOIN ... ON otherwise"),
                     );
                     continue;
                 }
@@ -570,12 +470,9 @@ impl<'a> Checker<'a> {
         if let Some(a) = &alias {
             if scope.rel(&a.value).is_some() {
                 self.error(
-                    Diagnostic::error(
-                        codes::DUPLICATE_ALIAS,
-                        format!("`{}` names two tables in this FROM", a.value),
-                    )
-                    .label(self.id_span(a), "second use of the name")
-                    .help("give one of them another alias: `... AS other_name`"),
+                    Diagnostic::error(codes::DUPLICATE_ALIAS, format!("`{}` names two tables in this FROM", a.value))
+                        .label(self.id_span(a), "second use of the name")
+                        .help("give one of them another alias: `... AS other_name`"),
                 );
             }
         }
@@ -584,33 +481,19 @@ impl<'a> Checker<'a> {
             scope.cols.iter_mut().for_each(|c| c.typed.nullable = true);
         }
         let nullable = matches!(kind, JoinKind::Left | JoinKind::Full);
-        scope.rels.push(ScopeRel {
-            alias: alias.map(|a| a.value),
-            opaque: rel.opaque,
-        });
+        scope.rels.push(ScopeRel { alias: alias.map(|a| a.value), opaque: rel.opaque });
         for c in rel.columns {
             let mut typed = c.typed;
             typed.nullable |= nullable;
             typed.literal = Literal::No;
-            scope.cols.push(ScopeCol {
-                name: c.name,
-                typed,
-                rel: Some(rel_index),
-                star: true,
-                unqualified: true,
-            });
+            scope.cols.push(ScopeCol { name: c.name, typed, rel: Some(rel_index), star: true, unqualified: true });
         }
     }
 
     /// A FROM item: its alias (explicit or implied) and its columns.
     fn check_factor(&mut self, scope: &Scope, factor: &TableFactor) -> (Option<Ident>, Rel) {
         match factor {
-            TableFactor::Table {
-                name,
-                alias,
-                args: None,
-                ..
-            } => {
+            TableFactor::Table { name, alias, args: None, .. } => {
                 if let Some(a) = alias {
                     if !a.columns.is_empty() && !self.target.has_alias_column_lists() {
                         self.column_list_error(self.id_span(&a.name));
@@ -621,23 +504,14 @@ impl<'a> Checker<'a> {
                 let alias_ident = alias.as_ref().map(|a| a.name.clone()).or(implied);
                 // `FROM t, t.items`: an array of an earlier FROM item, unnested.
                 if parts.len() >= 2 && scope.rel(&parts[0].value).is_some() {
-                    let path =
-                        Expr::CompoundIdentifier(parts.iter().map(|i| (*i).clone()).collect());
+                    let path = Expr::CompoundIdentifier(parts.iter().map(|i| (*i).clone()).collect());
                     let typed = self.type_expr(&path, scope, Ctx::plain(Clause::Other));
-                    let alias = alias
-                        .as_ref()
-                        .map(|a| a.name.clone())
-                        .or_else(|| parts.last().map(|i| (*i).clone()));
-                    return (
-                        alias.clone(),
-                        self.unnest_rel(&typed, alias.as_ref(), None, self.span_of(name)),
-                    );
+                    let alias = alias.as_ref().map(|a| a.name.clone()).or_else(|| parts.last().map(|i| (*i).clone()));
+                    return (alias.clone(), self.unnest_rel(&typed, alias.as_ref(), None, self.span_of(name)));
                 }
                 (alias_ident, self.table_rel(name))
             }
-            TableFactor::Derived {
-                subquery, alias, ..
-            } => {
+            TableFactor::Derived { subquery, alias, .. } => {
                 if let Some(a) = alias {
                     if !a.columns.is_empty() && !self.target.has_alias_column_lists() {
                         self.column_list_error(self.id_span(&a.name));
@@ -646,37 +520,19 @@ impl<'a> Checker<'a> {
                 let rel = self.check_query(subquery, None);
                 (alias.as_ref().map(|a| a.name.clone()), rel)
             }
-            TableFactor::UNNEST {
-                alias,
-                array_exprs,
-                with_offset,
-                with_offset_alias,
-                ..
-            } => {
+            TableFactor::UNNEST { alias, array_exprs, with_offset, with_offset_alias, .. } => {
                 let span = self.span_of(factor);
-                let typed: Vec<Typed> = array_exprs
-                    .iter()
-                    .map(|e| self.type_expr(e, scope, Ctx::plain(Clause::Other)))
-                    .collect();
+                let typed: Vec<Typed> =
+                    array_exprs.iter().map(|e| self.type_expr(e, scope, Ctx::plain(Clause::Other))).collect();
                 let alias_ident = alias.as_ref().map(|a| a.name.clone());
-                let offset = with_offset.then(|| {
-                    with_offset_alias
-                        .clone()
-                        .map_or("offset".to_string(), |a| a.value)
-                });
+                let offset = with_offset.then(|| with_offset_alias.clone().map_or("offset".to_string(), |a| a.value));
                 let rel = match typed.as_slice() {
                     [t] => self.unnest_rel(t, alias_ident.as_ref(), offset, span),
-                    _ => Rel {
-                        columns: vec![],
-                        opaque: true,
-                    },
+                    _ => Rel { columns: vec![], opaque: true },
                 };
                 (alias_ident, rel)
             }
-            TableFactor::NestedJoin {
-                table_with_joins,
-                alias,
-            } => {
+            TableFactor::NestedJoin { table_with_joins, alias } => {
                 let inner = self.build_from(std::slice::from_ref(table_with_joins), None);
                 let columns = inner
                     .cols
@@ -688,73 +544,39 @@ impl<'a> Checker<'a> {
                         span: Span::new(self.map.file, 0..0),
                     })
                     .collect();
-                (
-                    alias.as_ref().map(|a| a.name.clone()),
-                    Rel {
-                        columns,
-                        opaque: inner.opaque(),
-                    },
-                )
+                (alias.as_ref().map(|a| a.name.clone()), Rel { columns, opaque: inner.opaque() })
             }
             other => {
                 self.error(
-                    Diagnostic::warning(
-                        codes::NOT_CHECKED,
-                        "this FROM item is not type-checked yet",
-                    )
-                    .label(self.span_of(other), "columns unknown")
-                    .help("its columns are treated as unknown"),
+                    Diagnostic::warning(codes::NOT_CHECKED, "this FROM item is not type-checked yet")
+                        .label(self.span_of(other), "columns unknown")
+                        .help("its columns are treated as unknown"),
                 );
                 let alias = match other {
                     TableFactor::Table { alias, .. }
                     | TableFactor::Function { alias, .. }
-                    | TableFactor::TableFunction { alias, .. } => {
-                        alias.as_ref().map(|a| a.name.clone())
-                    }
+                    | TableFactor::TableFunction { alias, .. } => alias.as_ref().map(|a| a.name.clone()),
                     _ => None,
                 };
-                (
-                    alias,
-                    Rel {
-                        columns: vec![],
-                        opaque: true,
-                    },
-                )
+                (alias, Rel { columns: vec![], opaque: true })
             }
         }
     }
 
-    fn unnest_rel(
-        &mut self,
-        array: &Typed,
-        alias: Option<&Ident>,
-        offset: Option<String>,
-        span: Span,
-    ) -> Rel {
+    fn unnest_rel(&mut self, array: &Typed, alias: Option<&Ident>, offset: Option<String>, span: Span) -> Rel {
         let elem = match &array.ty {
             Type::Array(e) => (**e).clone(),
-            Type::Unknown => {
-                return Rel {
-                    columns: vec![],
-                    opaque: true,
-                }
-            }
+            Type::Unknown => return Rel { columns: vec![], opaque: true },
             other => {
                 self.error(
                     Diagnostic::error(
                         codes::TYPE_MISMATCH,
-                        format!(
-                            "UNNEST needs an ARRAY, not {}",
-                            self.target.type_name(other)
-                        ),
+                        format!("UNNEST needs an ARRAY, not {}", self.target.type_name(other)),
                     )
                     .label(span, "not an array")
                     .help("UNNEST an ARRAY column or expression"),
                 );
-                return Rel {
-                    columns: vec![],
-                    opaque: true,
-                };
+                return Rel { columns: vec![], opaque: true };
             }
         };
         let mut columns = vec![];
@@ -763,30 +585,15 @@ impl<'a> Checker<'a> {
             // the alias alone names the whole element.
             Type::Struct(fields) => {
                 for f in fields {
-                    columns.push(OutColumn {
-                        name: f.name.clone(),
-                        typed: Typed::new(f.ty.clone(), true),
-                        span,
-                    });
+                    columns.push(OutColumn { name: f.name.clone(), typed: Typed::new(f.ty.clone(), true), span });
                 }
             }
-            _ => columns.push(OutColumn {
-                name: alias.map(|a| a.value.clone()),
-                typed: Typed::new(elem, true),
-                span,
-            }),
+            _ => columns.push(OutColumn { name: alias.map(|a| a.value.clone()), typed: Typed::new(elem, true), span }),
         }
         if let Some(o) = offset {
-            columns.push(OutColumn {
-                name: Some(o),
-                typed: Typed::new(Type::Int64, false),
-                span,
-            });
+            columns.push(OutColumn { name: Some(o), typed: Typed::new(Type::Int64, false), span });
         }
-        Rel {
-            columns,
-            opaque: false,
-        }
+        Rel { columns, opaque: false }
     }
 
     /// A table name: a CTE in scope, or one of the product's inputs.
@@ -794,25 +601,13 @@ impl<'a> Checker<'a> {
         let parts = ident_name(&name.0);
         let span = self.span_of(name);
         if let [single] = parts.as_slice() {
-            if let Some((_, rel)) = self
-                .ctes
-                .iter()
-                .rev()
-                .find(|(n, _)| n.eq_ignore_ascii_case(&single.value))
-            {
+            if let Some((_, rel)) = self.ctes.iter().rev().find(|(n, _)| n.eq_ignore_ascii_case(&single.value)) {
                 return rel.clone();
             }
-            if let Some(i) = self
-                .inputs
-                .iter()
-                .position(|inp| inp.name.eq_ignore_ascii_case(&single.value))
-            {
+            if let Some(i) = self.inputs.iter().position(|inp| inp.name.eq_ignore_ascii_case(&single.value)) {
                 self.relations.push((span.range(), i));
                 if self.unresolved[i] {
-                    return Rel {
-                        columns: vec![],
-                        opaque: true,
-                    };
+                    return Rel { columns: vec![], opaque: true };
                 }
                 let columns = self.inputs[i]
                     .columns
@@ -823,38 +618,28 @@ impl<'a> Checker<'a> {
                         span,
                     })
                     .collect();
-                return Rel {
-                    columns,
-                    opaque: false,
-                };
+                return Rel { columns, opaque: false };
             }
         }
-        let written = parts
-            .iter()
-            .map(|p| p.value.as_str())
-            .collect::<Vec<_>>()
-            .join(".");
-        let candidates: Vec<&str> = self
-            .inputs
-            .iter()
-            .map(|i| i.name.as_str())
-            .chain(self.ctes.iter().map(|(n, _)| n.as_str()))
-            .collect();
+        let written = parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".");
+        let candidates: Vec<&str> =
+            self.inputs.iter().map(|i| i.name.as_str()).chain(self.ctes.iter().map(|(n, _)| n.as_str())).collect();
         let last = parts.last().map_or("", |p| p.value.as_str());
         let help = match did_you_mean(last, candidates.iter().copied()) {
             Some(m) => m,
-            None if parts.len() > 1 => "name tables by the product's input names; declare the table as an input in product.toml".to_string(),
-            None => format!("declare `{written}` as an input in product.toml, or name one of: {}", candidates.join(", ")),
+            None if parts.len() > 1 => {
+                "name tables by the product's input names; declare the table as an input in product.toml".to_string()
+            }
+            None => {
+                format!("declare `{written}` as an input in product.toml, or name one of: {}", candidates.join(", "))
+            }
         };
         self.error(
             Diagnostic::error(codes::UNKNOWN_TABLE, format!("unknown table `{written}`"))
                 .label(span, "not an input of this product or a CTE")
                 .help(help),
         );
-        Rel {
-            columns: vec![],
-            opaque: true,
-        }
+        Rel { columns: vec![], opaque: true }
     }
 
     // ---------------------------------------------------------------- SELECT
@@ -875,14 +660,9 @@ impl<'a> Checker<'a> {
             GroupByExpr::Expressions(e, _) => (e.iter().collect::<Vec<_>>(), false),
         };
         let has_aggregate = sel.projection.iter().any(|item| match item {
-            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                self.contains_aggregate(e)
-            }
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => self.contains_aggregate(e),
             _ => false,
-        }) || sel
-            .having
-            .as_ref()
-            .is_some_and(|h| self.contains_aggregate(h))
+        }) || sel.having.as_ref().is_some_and(|h| self.contains_aggregate(h))
             || order_by.is_some_and(|o| o.iter().any(|i| self.contains_aggregate(&i.expr)));
         let grouped = has_aggregate || !group_exprs.is_empty() || group_all;
         let mut grouping = Grouping::default();
@@ -898,38 +678,18 @@ impl<'a> Checker<'a> {
         };
         for w in &sel.named_window {
             if let sqlparser::ast::NamedWindowExpr::WindowSpec(spec) = &w.1 {
-                for e in spec
-                    .partition_by
-                    .iter()
-                    .chain(spec.order_by.iter().map(|o| &o.expr))
-                {
+                for e in spec.partition_by.iter().chain(spec.order_by.iter().map(|o| &o.expr)) {
                     self.type_expr(e, &scope, ctx);
                 }
             }
         }
         let columns = self.select_list(sel, &scope, ctx);
         if let Some(h) = &sel.having {
-            let t = self.type_expr(
-                h,
-                &scope,
-                Ctx {
-                    clause: Clause::Having,
-                    aliases: &columns,
-                    ..ctx
-                },
-            );
+            let t = self.type_expr(h, &scope, Ctx { clause: Clause::Having, aliases: &columns, ..ctx });
             self.expect_bool(&t, h, "HAVING");
         }
         if let Some(q) = &sel.qualify {
-            let t = self.type_expr(
-                q,
-                &scope,
-                Ctx {
-                    clause: Clause::Qualify,
-                    aliases: &columns,
-                    ..ctx
-                },
-            );
+            let t = self.type_expr(q, &scope, Ctx { clause: Clause::Qualify, aliases: &columns, ..ctx });
             self.expect_bool(&t, q, "QUALIFY");
         }
         if let Some(items) = order_by {
@@ -940,30 +700,16 @@ impl<'a> Checker<'a> {
                 }
                 // An output alias, else an expression over FROM.
                 if let Expr::Identifier(id) = e {
-                    if columns.iter().any(|c| {
-                        c.name
-                            .as_deref()
-                            .is_some_and(|n| n.eq_ignore_ascii_case(&id.value))
-                    }) {
+                    if columns.iter().any(|c| c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&id.value))) {
                         continue;
                     }
                 }
-                let t = self.type_expr(
-                    e,
-                    &scope,
-                    Ctx {
-                        clause: Clause::OrderBy,
-                        ..ctx
-                    },
-                );
+                let t = self.type_expr(e, &scope, Ctx { clause: Clause::OrderBy, ..ctx });
                 if !self.target.orderable(&t.ty) {
                     self.error(
                         Diagnostic::error(
                             codes::TYPE_MISMATCH,
-                            format!(
-                                "cannot ORDER BY a value of type {}",
-                                self.target.type_name(&t.ty)
-                            ),
+                            format!("cannot ORDER BY a value of type {}", self.target.type_name(&t.ty)),
                         )
                         .label(self.span_of(e), "not orderable")
                         .help("order by a field or a scalar derived from it"),
@@ -974,49 +720,31 @@ impl<'a> Checker<'a> {
         Rel {
             columns,
             opaque: scope.opaque()
-                && sel.projection.iter().any(|i| {
-                    matches!(
-                        i,
-                        SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-                    )
-                }),
+                && sel
+                    .projection
+                    .iter()
+                    .any(|i| matches!(i, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))),
         }
     }
 
-    fn build_grouping(
-        &mut self,
-        sel: &Select,
-        scope: &Scope,
-        exprs: &[&Expr],
-        all: bool,
-        grouping: &mut Grouping,
-    ) {
+    fn build_grouping(&mut self, sel: &Select, scope: &Scope, exprs: &[&Expr], all: bool, grouping: &mut Grouping) {
         let select_exprs: Vec<(Option<&str>, &Expr)> = sel
             .projection
             .iter()
             .filter_map(|i| match i {
                 SelectItem::UnnamedExpr(e) => Some((None, e)),
-                SelectItem::ExprWithAlias { expr, alias } => {
-                    Some((Some(alias.value.as_str()), expr))
-                }
+                SelectItem::ExprWithAlias { expr, alias } => Some((Some(alias.value.as_str()), expr)),
                 _ => None,
             })
             .collect();
         let mut keys: Vec<&Expr> = vec![];
         if all {
-            keys.extend(
-                select_exprs
-                    .iter()
-                    .filter(|(_, e)| !self.contains_aggregate(e))
-                    .map(|(_, e)| *e),
-            );
+            keys.extend(select_exprs.iter().filter(|(_, e)| !self.contains_aggregate(e)).map(|(_, e)| *e));
         }
         let mut flat: Vec<&Expr> = vec![];
         for e in exprs {
             match e {
-                Expr::Rollup(sets) | Expr::Cube(sets) | Expr::GroupingSets(sets) => {
-                    flat.extend(sets.iter().flatten())
-                }
+                Expr::Rollup(sets) | Expr::Cube(sets) | Expr::GroupingSets(sets) => flat.extend(sets.iter().flatten()),
                 e => flat.push(e),
             }
         }
@@ -1027,10 +755,7 @@ impl<'a> Checker<'a> {
                     None => self.error(
                         Diagnostic::error(
                             codes::UNKNOWN_COLUMN,
-                            format!(
-                                "GROUP BY {n} is out of range: the SELECT list has {} columns",
-                                select_exprs.len()
-                            ),
+                            format!("GROUP BY {n} is out of range: the SELECT list has {} columns", select_exprs.len()),
                         )
                         .label(self.span_of(e), "no such column")
                         .help("GROUP BY ordinals count SELECT items from 1"),
@@ -1040,9 +765,8 @@ impl<'a> Checker<'a> {
             }
             // A SELECT alias takes precedence over a FROM column of that name.
             if let Expr::Identifier(id) = e {
-                if let Some((_, se)) = select_exprs
-                    .iter()
-                    .find(|(a, _)| a.is_some_and(|a| a.eq_ignore_ascii_case(&id.value)))
+                if let Some((_, se)) =
+                    select_exprs.iter().find(|(a, _)| a.is_some_and(|a| a.eq_ignore_ascii_case(&id.value)))
                 {
                     keys.push(se);
                     continue;
@@ -1056,10 +780,7 @@ impl<'a> Checker<'a> {
                 self.error(
                     Diagnostic::error(
                         codes::TYPE_MISMATCH,
-                        format!(
-                            "cannot GROUP BY a value of type {}",
-                            self.target.type_name(&t.ty)
-                        ),
+                        format!("cannot GROUP BY a value of type {}", self.target.type_name(&t.ty)),
                     )
                     .label(self.span_of(k), "not groupable")
                     .help("group by a scalar field, or TO_JSON_STRING(...) of the value"),
@@ -1079,10 +800,7 @@ impl<'a> Checker<'a> {
                 let found: Vec<usize> = (0..scope.cols.len())
                     .filter(|&i| {
                         scope.cols[i].unqualified
-                            && scope.cols[i]
-                                .name
-                                .as_deref()
-                                .is_some_and(|n| n.eq_ignore_ascii_case(&id.value))
+                            && scope.cols[i].name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&id.value))
                     })
                     .collect();
                 (found.len() == 1).then(|| found[0])
@@ -1090,12 +808,10 @@ impl<'a> Checker<'a> {
             Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
                 let rel = scope.rel(&parts[0].value)?;
                 let name = &parts[1].value;
-                scope.cols.iter().position(|c| {
-                    c.rel == Some(rel)
-                        && c.name
-                            .as_deref()
-                            .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                })
+                scope
+                    .cols
+                    .iter()
+                    .position(|c| c.rel == Some(rel) && c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
             }
             Expr::Nested(inner) => self.local_column(inner, scope),
             _ => None,
@@ -1108,11 +824,7 @@ impl<'a> Checker<'a> {
             match item {
                 SelectItem::UnnamedExpr(e) => {
                     let typed = self.type_expr(e, scope, ctx);
-                    out.push(OutColumn {
-                        name: implicit_name(e),
-                        typed,
-                        span: self.span_of(e),
-                    });
+                    out.push(OutColumn { name: implicit_name(e), typed, span: self.span_of(e) });
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
                     let typed = self.type_expr(expr, scope, ctx);
@@ -1124,11 +836,7 @@ impl<'a> Checker<'a> {
                 }
                 SelectItem::ExprWithAliases { expr, .. } => {
                     let typed = self.type_expr(expr, scope, ctx);
-                    out.push(OutColumn {
-                        name: None,
-                        typed,
-                        span: self.span_of(expr),
-                    });
+                    out.push(OutColumn { name: None, typed, span: self.span_of(expr) });
                 }
                 SelectItem::Wildcard(opts) => {
                     let span = self.map.span(opts.wildcard_token.0.span);
@@ -1140,9 +848,7 @@ impl<'a> Checker<'a> {
                         );
                         continue;
                     }
-                    let cols: Vec<usize> = (0..scope.cols.len())
-                        .filter(|&i| scope.cols[i].star)
-                        .collect();
+                    let cols: Vec<usize> = (0..scope.cols.len()).filter(|&i| scope.cols[i].star).collect();
                     self.expand_star(scope, &cols, opts, span, ctx, &mut out);
                 }
                 SelectItem::QualifiedWildcard(kind, opts) => {
@@ -1152,9 +858,8 @@ impl<'a> Checker<'a> {
                             let parts = ident_name(&name.0);
                             if let [single] = parts.as_slice() {
                                 if let Some(r) = scope.rel(&single.value) {
-                                    let cols: Vec<usize> = (0..scope.cols.len())
-                                        .filter(|&i| scope.cols[i].rel == Some(r))
-                                        .collect();
+                                    let cols: Vec<usize> =
+                                        (0..scope.cols.len()).filter(|&i| scope.cols[i].rel == Some(r)).collect();
                                     if scope.rels[r].opaque {
                                         continue;
                                     }
@@ -1163,9 +868,7 @@ impl<'a> Checker<'a> {
                                 }
                             }
                             // `s.*` on a STRUCT column expands its fields.
-                            let path = Expr::CompoundIdentifier(
-                                parts.iter().map(|i| (*i).clone()).collect(),
-                            );
+                            let path = Expr::CompoundIdentifier(parts.iter().map(|i| (*i).clone()).collect());
                             let t = if let [single] = parts.as_slice() {
                                 self.type_expr(&Expr::Identifier((*single).clone()), scope, ctx)
                             } else {
@@ -1188,21 +891,14 @@ impl<'a> Checker<'a> {
         match &t.ty {
             Type::Struct(fields) => {
                 for f in fields {
-                    out.push(OutColumn {
-                        name: f.name.clone(),
-                        typed: Typed::new(f.ty.clone(), true),
-                        span,
-                    });
+                    out.push(OutColumn { name: f.name.clone(), typed: Typed::new(f.ty.clone(), true), span });
                 }
             }
             Type::Unknown => {}
             other => self.error(
                 Diagnostic::error(
                     codes::TYPE_MISMATCH,
-                    format!(
-                        "`.*` needs a table or a STRUCT, not {}",
-                        self.target.type_name(other)
-                    ),
+                    format!("`.*` needs a table or a STRUCT, not {}", self.target.type_name(other)),
                 )
                 .label(span, "cannot expand")
                 .help("expand a table alias or a STRUCT column"),
@@ -1225,30 +921,18 @@ impl<'a> Checker<'a> {
             excluded.extend(except.additional_elements.iter());
         }
         if let Some(sqlparser::ast::ExcludeSelectItem::Multiple(names)) = &opts.opt_exclude {
-            excluded.extend(
-                names
-                    .iter()
-                    .filter_map(|n| n.0.last().and_then(|p| p.as_ident())),
-            );
+            excluded.extend(names.iter().filter_map(|n| n.0.last().and_then(|p| p.as_ident())));
         }
         if let Some(sqlparser::ast::ExcludeSelectItem::Single(name)) = &opts.opt_exclude {
             excluded.extend(name.0.last().and_then(|p| p.as_ident()));
         }
         let has = |name: &str| {
-            cols.iter().any(|&i| {
-                scope.cols[i]
-                    .name
-                    .as_deref()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            })
+            cols.iter().any(|&i| scope.cols[i].name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
         };
         let any_opaque = scope.opaque();
         for e in &excluded {
             if !has(&e.value) && !any_opaque {
-                let names: Vec<&str> = cols
-                    .iter()
-                    .filter_map(|&i| scope.cols[i].name.as_deref())
-                    .collect();
+                let names: Vec<&str> = cols.iter().filter_map(|&i| scope.cols[i].name.as_deref()).collect();
                 let mut d = Diagnostic::error(
                     codes::UNKNOWN_COLUMN,
                     format!("EXCEPT names `{}`, which `*` does not produce", e.value),
@@ -1268,10 +952,7 @@ impl<'a> Checker<'a> {
                     self.error(
                         Diagnostic::error(
                             codes::UNKNOWN_COLUMN,
-                            format!(
-                                "REPLACE names `{}`, which `*` does not produce",
-                                r.column_name.value
-                            ),
+                            format!("REPLACE names `{}`, which `*` does not produce", r.column_name.value),
                         )
                         .label(self.id_span(&r.column_name), "not a column here")
                         .help("REPLACE only replaces columns that `*` selects"),
@@ -1283,21 +964,13 @@ impl<'a> Checker<'a> {
         for &i in cols {
             let c = &scope.cols[i];
             let name = c.name.clone();
-            if name
-                .as_deref()
-                .is_some_and(|n| excluded.iter().any(|e| e.value.eq_ignore_ascii_case(n)))
-            {
+            if name.as_deref().is_some_and(|n| excluded.iter().any(|e| e.value.eq_ignore_ascii_case(n))) {
                 continue;
             }
-            if let Some((_, t, s)) = replaced
-                .iter()
-                .find(|(n, _, _)| name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
+            if let Some((_, t, s)) =
+                replaced.iter().find(|(n, _, _)| name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
             {
-                out.push(OutColumn {
-                    name,
-                    typed: t.clone(),
-                    span: *s,
-                });
+                out.push(OutColumn { name, typed: t.clone(), span: *s });
                 continue;
             }
             if let Some(g) = ctx.grouping {
@@ -1316,11 +989,7 @@ impl<'a> Checker<'a> {
                     return;
                 }
             }
-            out.push(OutColumn {
-                name,
-                typed: c.typed.clone(),
-                span,
-            });
+            out.push(OutColumn { name, typed: c.typed.clone(), span });
         }
     }
 
@@ -1329,15 +998,9 @@ impl<'a> Checker<'a> {
             self.error(
                 Diagnostic::error(
                     codes::EXPECTED_BOOL,
-                    format!(
-                        "{clause} needs a BOOL condition, not {}",
-                        self.target.type_name(&t.ty)
-                    ),
+                    format!("{clause} needs a BOOL condition, not {}", self.target.type_name(&t.ty)),
                 )
-                .label(
-                    self.span_of(e),
-                    format!("this is {}", self.target.type_name(&t.ty)),
-                )
+                .label(self.span_of(e), format!("this is {}", self.target.type_name(&t.ty)))
                 .help("compare the value with something: `x = ...`, `x IS NOT NULL`"),
             );
         }
@@ -1374,11 +1037,7 @@ impl<'a> Checker<'a> {
             }
         }
         use sqlparser::ast::Visit;
-        e.visit(&mut Finder {
-            catalog: self.target.catalog(),
-            depth: 0,
-        })
-        .is_break()
+        e.visit(&mut Finder { catalog: self.target.catalog(), depth: 0 }).is_break()
     }
 }
 
@@ -1420,11 +1079,7 @@ fn implicit_name(e: &Expr) -> Option<String> {
 fn references(q: &Query, name: &str) -> bool {
     let mut found = false;
     let _ = sqlparser::ast::visit_relations(q, |r| {
-        if r.0.len() == 1
-            && r.0[0]
-                .as_ident()
-                .is_some_and(|i| i.value.eq_ignore_ascii_case(name))
-        {
+        if r.0.len() == 1 && r.0[0].as_ident().is_some_and(|i| i.value.eq_ignore_ascii_case(name)) {
             found = true;
         }
         std::ops::ControlFlow::<()>::Continue(())

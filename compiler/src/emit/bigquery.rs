@@ -14,34 +14,18 @@ use minijinja::{context, Environment};
 use serde::Serialize;
 
 const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "ddl",
-        include_str!("../../../stdlib/templates/bigquery/ddl.sql.j2"),
-    ),
-    (
-        "job_view",
-        include_str!("../../../stdlib/templates/bigquery/job_view.sql.j2"),
-    ),
-    (
-        "job_table",
-        include_str!("../../../stdlib/templates/bigquery/job_table.sql.j2"),
-    ),
-    (
-        "job_incremental",
-        include_str!("../../../stdlib/templates/bigquery/job_incremental.sql.j2"),
-    ),
-    (
-        "checks",
-        include_str!("../../../stdlib/templates/bigquery/checks.sql.j2"),
-    ),
+    ("ddl", include_str!("../../../stdlib/templates/bigquery/ddl.sql.j2")),
+    ("job_view", include_str!("../../../stdlib/templates/bigquery/job_view.sql.j2")),
+    ("job_table", include_str!("../../../stdlib/templates/bigquery/job_table.sql.j2")),
+    ("job_incremental", include_str!("../../../stdlib/templates/bigquery/job_incremental.sql.j2")),
+    ("checks", include_str!("../../../stdlib/templates/bigquery/checks.sql.j2")),
 ];
 
 fn environment() -> Result<Environment<'static>, String> {
     let mut env = Environment::new();
     env.set_keep_trailing_newline(true);
     for (name, text) in TEMPLATES {
-        env.add_template(name, text)
-            .map_err(|e| format!("template {name}: {e}"))?;
+        env.add_template(name, text).map_err(|e| format!("template {name}: {e}"))?;
     }
     Ok(env)
 }
@@ -86,13 +70,7 @@ struct UniqueCheck {
 fn label_value(value: &str) -> String {
     value
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_ascii_lowercase() } else { '_' })
         .take(63)
         .collect()
 }
@@ -113,20 +91,11 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             ("owner", product.owner.clone()),
         ];
         all.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
-        all.iter()
-            .map(|(k, v)| format!("({}, {})", lit(k), lit(&label_value(v))))
-            .collect::<Vec<_>>()
-            .join(", ")
+        all.iter().map(|(k, v)| format!("({}, {})", lit(k), lit(&label_value(v)))).collect::<Vec<_>>().join(", ")
     };
     let dataset_physical = bq.physical(mesh, product, "_")?;
-    let dataset = dataset_physical
-        .quoted
-        .rsplit_once('.')
-        .map_or(String::new(), |(d, _)| d.to_string());
-    let description = product
-        .description
-        .clone()
-        .unwrap_or_else(|| format!("Data product {}.", product.id));
+    let dataset = dataset_physical.quoted.rsplit_once('.').map_or(String::new(), |(d, _)| d.to_string());
+    let description = product.description.clone().unwrap_or_else(|| format!("Data product {}.", product.id));
 
     let mut tables = vec![];
     // Landing tables of the product's own inputs.
@@ -135,14 +104,10 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             continue;
         }
         let columns = declared_columns(bq, &input.columns);
-        let about = input.description.clone().unwrap_or_else(|| {
-            format!(
-                "{} input `{}` of {}",
-                input.kind.name(),
-                input.name,
-                product.id
-            )
-        });
+        let about = input
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("{} input `{}` of {}", input.kind.name(), input.name, product.id));
         let options = vec![
             format!("description = {}", lit(&about)),
             format!("labels = [{}]", labels(&[("input", input.name.clone())])),
@@ -151,11 +116,7 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
         // then every own input lands in a table the team loads itself.
         let external = false;
         tables.push(DdlTable {
-            comment: format!(
-                "-- Landing table of the {} input `{}`.",
-                input.kind.name(),
-                input.name
-            ),
+            comment: format!("-- Landing table of the {} input `{}`.", input.kind.name(), input.name),
             name: p.inputs[i].quoted.clone(),
             external,
             columns,
@@ -166,33 +127,21 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
     }
     let mut artifacts = vec![];
     let env_render = |name: &str, ctx: minijinja::Value| -> Result<String, String> {
-        env.get_template(name)
-            .and_then(|t| t.render(ctx))
-            .map_err(|e| format!("template {name}: {e}"))
+        env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| format!("template {name}: {e}"))
     };
     for (oi, port) in product.outputs.iter().enumerate() {
         let table = bq.physical(mesh, product, &port_table(port))?;
         let schema = p.ports[oi].schema.clone().unwrap_or_default();
         let port_id = format!("{}.{}", product.id, port.name);
-        let port_labels = labels(&[
-            ("port", port.name.clone()),
-            ("version", format!("v{}", port.version)),
-        ]);
-        let port_description = port
-            .description
-            .clone()
-            .unwrap_or_else(|| format!("Output port {port_id}, version {}.", port.version));
+        let port_labels = labels(&[("port", port.name.clone()), ("version", format!("v{}", port.version))]);
+        let port_description =
+            port.description.clone().unwrap_or_else(|| format!("Output port {port_id}, version {}.", port.version));
         if port.materialization != Materialization::View {
             let columns = match &port.columns {
                 Some(cols) => declared_columns(bq, cols),
                 None => schema
                     .iter()
-                    .map(|c| DdlColumn {
-                        name: q(&c.name),
-                        ty: bq.type_ddl(&c.ty),
-                        not_null: false,
-                        description: None,
-                    })
+                    .map(|c| DdlColumn { name: q(&c.name), ty: bq.type_ddl(&c.ty), not_null: false, description: None })
                     .collect(),
             };
             tables.push(DdlTable {
@@ -206,34 +155,16 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
                 external: false,
                 columns,
                 partition: partition_expr(bq, port, &schema),
-                cluster: (!port.cluster_by.is_empty()).then(|| {
-                    port.cluster_by
-                        .iter()
-                        .map(|c| q(c))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }),
-                options: vec![
-                    format!("description = {}", lit(&port_description)),
-                    format!("labels = [{port_labels}]"),
-                ],
+                cluster: (!port.cluster_by.is_empty())
+                    .then(|| port.cluster_by.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")),
+                options: vec![format!("description = {}", lit(&port_description)), format!("labels = [{port_labels}]")],
             });
         }
         let query = p.rewritten_query(oi);
-        let query_file = port
-            .query_file
-            .map(|f| p.sources.get(f).path.clone())
-            .unwrap_or_default();
+        let query_file = port.query_file.map(|f| p.sources.get(f).path.clone()).unwrap_or_default();
         let inferred = p.ports[oi].inferred.clone().unwrap_or_default();
-        let select: Vec<String> = schema
-            .iter()
-            .map(|c| select_item(bq, c, &inferred))
-            .collect();
-        let column_list = schema
-            .iter()
-            .map(|c| q(&c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let select: Vec<String> = schema.iter().map(|c| select_item(bq, c, &inferred)).collect();
+        let column_list = schema.iter().map(|c| q(&c.name)).collect::<Vec<_>>().join(", ");
         let job = match port.materialization {
             Materialization::View => env_render(
                 "job_view",
@@ -252,10 +183,7 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
                 let on = keys
                     .iter()
                     .map(|k| {
-                        let (t, s) = (
-                            format!("target.{}", q(&k.name)),
-                            format!("source.{}", q(&k.name)),
-                        );
+                        let (t, s) = (format!("target.{}", q(&k.name)), format!("source.{}", q(&k.name)));
                         if k.nullable {
                             format!("({t} = {s} OR ({t} IS NULL AND {s} IS NULL))")
                         } else {
@@ -266,19 +194,11 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
                     .join("\n  AND ");
                 let updates: Vec<String> = schema
                     .iter()
-                    .filter(|c| {
-                        !port
-                            .unique_key
-                            .iter()
-                            .any(|k| k.eq_ignore_ascii_case(&c.name))
-                    })
+                    .filter(|c| !port.unique_key.iter().any(|k| k.eq_ignore_ascii_case(&c.name)))
                     .map(|c| format!("{} = source.{}", q(&c.name), q(&c.name)))
                     .collect();
-                let source_list = schema
-                    .iter()
-                    .map(|c| format!("source.{}", q(&c.name)))
-                    .collect::<Vec<_>>()
-                    .join(", ");
+                let source_list =
+                    schema.iter().map(|c| format!("source.{}", q(&c.name))).collect::<Vec<_>>().join(", ");
                 let key_list = port.unique_key.join(", ");
                 env_render(
                     "job_incremental",
@@ -289,15 +209,9 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
                 )?
             }
         };
-        artifacts.push(Artifact {
-            path: format!("{dir}/jobs/{}.sql", port.name),
-            contents: job,
-        });
+        artifacts.push(Artifact { path: format!("{dir}/jobs/{}.sql", port.name), contents: job });
         if let Some(checks) = checks(bq, &env, port, &port_id, &table.quoted, &product_file)? {
-            artifacts.push(Artifact {
-                path: format!("{dir}/checks/{}.sql", port.name),
-                contents: checks,
-            });
+            artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.name), contents: checks });
         }
     }
     let ddl = env_render(
@@ -308,10 +222,7 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             description => lit(&description), labels => labels(&[]), tables,
         },
     )?;
-    artifacts.push(Artifact {
-        path: format!("{dir}/ddl.sql"),
-        contents: ddl,
-    });
+    artifacts.push(Artifact { path: format!("{dir}/ddl.sql"), contents: ddl });
     Ok(artifacts)
 }
 
@@ -331,9 +242,7 @@ fn declared_columns(bq: &BigQuery, cols: &[Column]) -> Vec<DdlColumn> {
 /// not exactly the column's (a parameterized or wider declared type).
 fn select_item(bq: &BigQuery, c: &SchemaColumn, inferred: &[SchemaColumn]) -> String {
     let name = bq.quote_ident(&c.name);
-    let from = inferred
-        .iter()
-        .find(|i| i.name.eq_ignore_ascii_case(&c.name));
+    let from = inferred.iter().find(|i| i.name.eq_ignore_ascii_case(&c.name));
     match from {
         Some(i) if i.ty != c.ty && !c.ty.has_unknown() => {
             format!("CAST({name} AS {}) AS {name}", bq.type_ddl(&c.ty))
@@ -344,22 +253,14 @@ fn select_item(bq: &BigQuery, c: &SchemaColumn, inferred: &[SchemaColumn]) -> St
 
 fn partition_expr(bq: &BigQuery, port: &Port, schema: &[SchemaColumn]) -> Option<String> {
     let part = port.partition.as_ref()?;
-    let col = schema
-        .iter()
-        .find(|c| c.name.eq_ignore_ascii_case(&part.column))?;
+    let col = schema.iter().find(|c| c.name.eq_ignore_ascii_case(&part.column))?;
     let name = bq.quote_ident(&col.name);
     let g = part.granularity;
     Some(match (&col.ty, g) {
         (Type::Date, None | Some(Granularity::Day)) => name,
         (Type::Date, Some(g)) => format!("DATE_TRUNC({name}, {})", g.name()),
-        (Type::Timestamp, g) => format!(
-            "TIMESTAMP_TRUNC({name}, {})",
-            g.unwrap_or(Granularity::Day).name()
-        ),
-        (Type::Datetime, g) => format!(
-            "DATETIME_TRUNC({name}, {})",
-            g.unwrap_or(Granularity::Day).name()
-        ),
+        (Type::Timestamp, g) => format!("TIMESTAMP_TRUNC({name}, {})", g.unwrap_or(Granularity::Day).name()),
+        (Type::Datetime, g) => format!("DATETIME_TRUNC({name}, {})", g.unwrap_or(Granularity::Day).name()),
         _ => name,
     })
 }
@@ -420,25 +321,15 @@ fn checks(
         }
     }
     // A one-column key already checked as a `unique` column needs no second check.
-    let key_checked = port.unique_key.len() == 1
-        && cols
-            .iter()
-            .any(|c| c.unique && c.name.eq_ignore_ascii_case(&port.unique_key[0]));
+    let key_checked =
+        port.unique_key.len() == 1 && cols.iter().any(|c| c.unique && c.name.eq_ignore_ascii_case(&port.unique_key[0]));
     if !port.unique_key.is_empty() && !key_checked {
         let name = format!("unique_key_{}", port.unique_key.join("_"));
         unique.push(UniqueCheck {
             label: lit(&name),
             name,
-            about: format!(
-                "the unique key ({}) has no duplicates",
-                port.unique_key.join(", ")
-            ),
-            columns: port
-                .unique_key
-                .iter()
-                .map(|k| q(k))
-                .collect::<Vec<_>>()
-                .join(", "),
+            about: format!("the unique key ({}) has no duplicates", port.unique_key.join(", ")),
+            columns: port.unique_key.iter().map(|k| q(k)).collect::<Vec<_>>().join(", "),
         });
     }
     if list.is_empty() && unique.is_empty() {

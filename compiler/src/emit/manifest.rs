@@ -89,11 +89,7 @@ pub fn manifest(mesh: &Mesh, checked: &CheckedMesh) -> Result<String, String> {
         let mut inputs = vec![];
         for input in &p.inputs {
             let entry = match input.source {
-                InputSource::Port {
-                    product,
-                    port,
-                    version,
-                } => {
+                InputSource::Port { product, port, version } => {
                     let up = &mesh.products[product.0 as usize];
                     InputEntry {
                         name: &input.name,
@@ -101,11 +97,7 @@ pub fn manifest(mesh: &Mesh, checked: &CheckedMesh) -> Result<String, String> {
                         product: Some(&up.id),
                         port: Some(&up.outputs[port].name),
                         version: Some(version),
-                        physical: Some(
-                            target
-                                .physical(mesh, up, &port_table(&up.outputs[port]))?
-                                .plain,
-                        ),
+                        physical: Some(target.physical(mesh, up, &port_table(&up.outputs[port]))?.plain),
                         columns: None,
                     }
                 }
@@ -139,16 +131,13 @@ pub fn manifest(mesh: &Mesh, checked: &CheckedMesh) -> Result<String, String> {
             let columns = schema
                 .iter()
                 .map(|c| {
-                    let declared = o.columns.as_ref().and_then(|cols| {
-                        cols.iter().find(|d| d.name.eq_ignore_ascii_case(&c.name))
-                    });
+                    let declared =
+                        o.columns.as_ref().and_then(|cols| cols.iter().find(|d| d.name.eq_ignore_ascii_case(&c.name)));
                     ColumnEntry {
                         name: c.name.clone(),
                         ty: target.type_name(&c.ty),
                         nullable: c.nullable,
-                        classification: declared
-                            .map(|d| d.classification.clone())
-                            .unwrap_or_default(),
+                        classification: declared.map(|d| d.classification.clone()).unwrap_or_default(),
                         description: declared.and_then(|d| d.description.clone()),
                     }
                 })
@@ -161,13 +150,7 @@ pub fn manifest(mesh: &Mesh, checked: &CheckedMesh) -> Result<String, String> {
                 physical: target.physical(mesh, p, &port_table(o))?.plain,
                 contract: o.columns.is_some(),
                 columns,
-                job: format!(
-                    "{}/{}__{}/jobs/{}.sql",
-                    target.kind().name(),
-                    p.domain,
-                    p.name,
-                    o.name
-                ),
+                job: format!("{}/{}__{}/jobs/{}.sql", target.kind().name(), p.domain, p.name, o.name),
                 schedule: o.schedule.as_deref(),
                 freshness: o.freshness.as_deref(),
                 unique_key: &o.unique_key,
@@ -188,21 +171,13 @@ pub fn manifest(mesh: &Mesh, checked: &CheckedMesh) -> Result<String, String> {
     let edges = mesh
         .edges
         .iter()
-        .map(|(a, b)| Edge {
-            from: &mesh.products[a.0 as usize].id,
-            to: &mesh.products[b.0 as usize].id,
-        })
+        .map(|(a, b)| Edge { from: &mesh.products[a.0 as usize].id, to: &mesh.products[b.0 as usize].id })
         .collect();
     let manifest = Manifest {
         mesh: &mesh.name,
         dpc_version: env!("CARGO_PKG_VERSION"),
         products,
-        lineage: Lineage {
-            products: edges,
-            columns: vec![],
-        },
+        lineage: Lineage { products: edges, columns: vec![] },
     };
-    serde_json::to_string_pretty(&manifest)
-        .map(|s| s + "\n")
-        .map_err(|e| e.to_string())
+    serde_json::to_string_pretty(&manifest).map(|s| s + "\n").map_err(|e| e.to_string())
 }

@@ -23,10 +23,7 @@ impl BigQuery {
     pub fn get() -> &'static BigQuery {
         static TARGET: OnceLock<BigQuery> = OnceLock::new();
         TARGET.get_or_init(|| {
-            let mut target = BigQuery {
-                dialect: BigQueryDialect {},
-                catalog: Catalog::default(),
-            };
+            let mut target = BigQuery { dialect: BigQueryDialect {}, catalog: Catalog::default() };
             // The catalog is our own data, checked by a unit test; a broken
             // file is a bug in dpc, not in the user's mesh.
             target.catalog = Catalog::parse(FUNCTIONS, &|t| target.parse_type(t))
@@ -88,18 +85,14 @@ impl BigQuery {
                 a.unparameterized() == b.unparameterized() || a.has_unknown() || b.has_unknown()
             }
             (Type::Struct(a), Type::Struct(b)) => {
-                a.len() == b.len()
-                    && a.iter()
-                        .zip(b)
-                        .all(|(x, y)| self.coerces_type(&x.ty, &y.ty))
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.coerces_type(&x.ty, &y.ty))
             }
             _ => matches!((numeric_rank(from), numeric_rank(to)), (Some(f), Some(t)) if f <= t),
         }
     }
 
     fn type_name_inner(&self, ty: &Type, quote_fields: bool) -> String {
-        let params =
-            |p: &Option<(u32, u32)>| p.map_or(String::new(), |(p, s)| format!("({p}, {s})"));
+        let params = |p: &Option<(u32, u32)>| p.map_or(String::new(), |(p, s)| format!("({p}, {s})"));
         match ty {
             Type::Bool => "BOOL".into(),
             Type::Int64 => "INT64".into(),
@@ -154,27 +147,17 @@ impl Target for BigQuery {
         let trimmed = text.trim();
         // sqlparser has no RANGE<T>; it is simple enough to read here.
         let upper = trimmed.to_ascii_uppercase();
-        if let Some(inner) = upper
-            .strip_prefix("RANGE<")
-            .and_then(|r| r.strip_suffix('>'))
-        {
+        if let Some(inner) = upper.strip_prefix("RANGE<").and_then(|r| r.strip_suffix('>')) {
             let inner = self.parse_type(inner)?;
             return match inner {
                 Type::Date | Type::Datetime | Type::Timestamp => Ok(Type::Range(Box::new(inner))),
                 _ => Err("RANGE holds only DATE, DATETIME or TIMESTAMP".into()),
             };
         }
-        let mut parser = Parser::new(&self.dialect)
-            .try_with_sql(trimmed)
-            .map_err(|e| e.to_string())?;
-        let data_type = parser
-            .parse_data_type()
-            .map_err(|e| strip_position(&e.to_string()))?;
+        let mut parser = Parser::new(&self.dialect).try_with_sql(trimmed).map_err(|e| e.to_string())?;
+        let data_type = parser.parse_data_type().map_err(|e| strip_position(&e.to_string()))?;
         if parser.peek_token().token != sqlparser::tokenizer::Token::EOF {
-            return Err(format!(
-                "unexpected `{}` after the type",
-                parser.peek_token().token
-            ));
+            return Err(format!("unexpected `{}` after the type", parser.peek_token().token));
         }
         self.convert_type(&data_type)
     }
@@ -182,12 +165,9 @@ impl Target for BigQuery {
     fn convert_type(&self, data_type: &DataType) -> Result<Type, String> {
         use DataType as D;
         Ok(match data_type {
-            D::Int64
-            | D::Int(None)
-            | D::Integer(None)
-            | D::BigInt(None)
-            | D::SmallInt(None)
-            | D::TinyInt(None) => Type::Int64,
+            D::Int64 | D::Int(None) | D::Integer(None) | D::BigInt(None) | D::SmallInt(None) | D::TinyInt(None) => {
+                Type::Int64
+            }
             D::Float64 => Type::Float64,
             D::Bool | D::Boolean => Type::Bool,
             D::Numeric(info) | D::Decimal(info) => {
@@ -223,9 +203,7 @@ impl Target for BigQuery {
             D::Array(ArrayElemTypeDef::AngleBracket(inner)) => {
                 let inner = self.convert_type(inner)?;
                 if matches!(inner, Type::Array(_)) {
-                    return Err(
-                        "an ARRAY cannot hold an ARRAY directly; wrap it in a STRUCT".into(),
-                    );
+                    return Err("an ARRAY cannot hold an ARRAY directly; wrap it in a STRUCT".into());
                 }
                 Type::Array(Box::new(inner))
             }
@@ -234,28 +212,20 @@ impl Target for BigQuery {
                 for f in fields {
                     let name = f.field_name.as_ref().map(|n| n.value.clone());
                     if let Some(n) = &name {
-                        if out
-                            .iter()
-                            .any(|o| o.name.as_ref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
-                        {
+                        if out.iter().any(|o| o.name.as_ref().is_some_and(|x| x.eq_ignore_ascii_case(n))) {
                             return Err(format!("duplicate field `{n}` in STRUCT"));
                         }
                     }
-                    out.push(Field {
-                        name,
-                        ty: self.convert_type(&f.field_type)?,
-                    });
+                    out.push(Field { name, ty: self.convert_type(&f.field_type)? });
                 }
                 Type::Struct(out)
             }
-            D::Custom(name, mods) if mods.is_empty() => {
-                match name.to_string().to_ascii_uppercase().as_str() {
-                    "GEOGRAPHY" => Type::Geography,
-                    "BYTEINT" => Type::Int64,
-                    "BIGDECIMAL" => Type::BIGNUMERIC,
-                    other => return Err(unknown_type(other)),
-                }
-            }
+            D::Custom(name, mods) if mods.is_empty() => match name.to_string().to_ascii_uppercase().as_str() {
+                "GEOGRAPHY" => Type::Geography,
+                "BYTEINT" => Type::Int64,
+                "BIGDECIMAL" => Type::BIGNUMERIC,
+                other => return Err(unknown_type(other)),
+            },
             other => return Err(unknown_type(&other.to_string())),
         })
     }
@@ -297,10 +267,7 @@ impl Target for BigQuery {
         match from.literal {
             Literal::Null => true,
             Literal::Int => numeric_rank(to).is_some() || to.is_unknown(),
-            Literal::Float => matches!(
-                to,
-                Type::Float64 | Type::Numeric(_) | Type::BigNumeric(_) | Type::Unknown
-            ),
+            Literal::Float => matches!(to, Type::Float64 | Type::Numeric(_) | Type::BigNumeric(_) | Type::Unknown),
             Literal::String => {
                 matches!(
                     to,
@@ -335,8 +302,9 @@ impl Target for BigQuery {
             | (B::Multiply, T::Int64, T::Interval) => Some(T::Interval),
             (B::Plus | B::Minus, T::Date | T::Datetime, T::Interval)
             | (B::Plus, T::Interval, T::Date | T::Datetime) => Some(T::Datetime),
-            (B::Plus | B::Minus, T::Timestamp, T::Interval)
-            | (B::Plus, T::Interval, T::Timestamp) => Some(T::Timestamp),
+            (B::Plus | B::Minus, T::Timestamp, T::Interval) | (B::Plus, T::Interval, T::Timestamp) => {
+                Some(T::Timestamp)
+            }
             _ => None,
         };
         if temporal.is_some() {
@@ -375,23 +343,17 @@ impl Target for BigQuery {
                 if a.len() != b.len() {
                     return Assign::No;
                 }
-                a.iter()
-                    .zip(b)
-                    .map(|(x, y)| self.assignable(&x.ty, &y.ty))
-                    .fold(Assign::Yes, |acc, x| match (acc, x) {
-                        (Assign::No, _) | (_, Assign::No) => Assign::No,
-                        (Assign::Lossy, _) | (_, Assign::Lossy) => Assign::Lossy,
-                        _ => Assign::Yes,
-                    })
+                a.iter().zip(b).map(|(x, y)| self.assignable(&x.ty, &y.ty)).fold(Assign::Yes, |acc, x| match (acc, x) {
+                    (Assign::No, _) | (_, Assign::No) => Assign::No,
+                    (Assign::Lossy, _) | (_, Assign::Lossy) => Assign::Lossy,
+                    _ => Assign::Yes,
+                })
             }
             _ if !self.coerces_type(from, to) => Assign::No,
             // A parameterized column (NUMERIC(12, 2), STRING(10)) may round or reject values.
             _ if to != &to.unparameterized() && from.unparameterized() != *to => Assign::Lossy,
             // FLOAT64 <- NUMERIC: allowed by BigQuery, but not exact.
-            _ if numeric_rank(to) > numeric_rank(from)
-                && matches!(to, Type::Float64)
-                && from != &Type::Int64 =>
-            {
+            _ if numeric_rank(to) > numeric_rank(from) && matches!(to, Type::Float64) && from != &Type::Int64 => {
                 Assign::Lossy
             }
             _ => Assign::Yes,
@@ -407,18 +369,13 @@ impl Target for BigQuery {
     }
 
     fn orderable(&self, ty: &Type) -> bool {
-        !matches!(
-            ty,
-            Type::Array(_) | Type::Struct(_) | Type::Json | Type::Geography
-        )
+        !matches!(ty, Type::Array(_) | Type::Struct(_) | Type::Json | Type::Geography)
     }
 
     fn check_string_literal(&self, raw: &str, quote: char) -> Result<(), String> {
         let doubled: String = [quote, quote].iter().collect();
         if raw.contains(&doubled) {
-            return Err(format!(
-                "BigQuery does not read `{doubled}` as an escaped quote; write `\\{quote}`"
-            ));
+            return Err(format!("BigQuery does not read `{doubled}` as an escaped quote; write `\\{quote}`"));
         }
         Ok(())
     }
@@ -439,20 +396,11 @@ impl Target for BigQuery {
     }
 
     fn physical(&self, mesh: &Mesh, product: &Product, table: &str) -> Result<Physical, String> {
-        let project = mesh
-            .bigquery
-            .as_ref()
-            .map(|b| b.project.as_str())
-            .ok_or("no [targets.bigquery] in dpc.toml")?;
+        let project = mesh.bigquery.as_ref().map(|b| b.project.as_str()).ok_or("no [targets.bigquery] in dpc.toml")?;
         let dataset = format!("{}__{}", product.domain, product.name);
         Ok(Physical {
             plain: format!("{project}.{dataset}.{table}"),
-            quoted: format!(
-                "{}.{}.{}",
-                self.quote_ident(project),
-                self.quote_ident(&dataset),
-                self.quote_ident(table)
-            ),
+            quoted: format!("{}.{}.{}", self.quote_ident(project), self.quote_ident(&dataset), self.quote_ident(table)),
         })
     }
 
@@ -480,13 +428,7 @@ impl Target for BigQuery {
 }
 
 fn unknown_type(name: &str) -> String {
-    let suggestion = match name
-        .to_ascii_uppercase()
-        .split('(')
-        .next()
-        .unwrap_or("")
-        .trim()
-    {
+    let suggestion = match name.to_ascii_uppercase().split('(').next().unwrap_or("").trim() {
         "VARCHAR" | "TEXT" | "CHAR" | "CHARACTER VARYING" | "NVARCHAR" => " (did you mean STRING?)",
         "DOUBLE" | "FLOAT" | "REAL" | "DOUBLE PRECISION" | "FLOAT8" => " (did you mean FLOAT64?)",
         "BLOB" | "VARBINARY" | "BINARY" => " (did you mean BYTES?)",
@@ -500,9 +442,7 @@ fn unknown_type(name: &str) -> String {
 /// sqlparser's messages end in "at Line: 1, Column: 5", which is
 /// meaningless for a type written in TOML.
 fn strip_position(message: &str) -> String {
-    let m = message
-        .strip_prefix("sql parser error: ")
-        .unwrap_or(message);
+    let m = message.strip_prefix("sql parser error: ").unwrap_or(message);
     m.split(" at Line:").next().unwrap_or(m).to_string()
 }
 
@@ -521,29 +461,19 @@ mod tests {
             ("INTEGER", "INT64"),
             ("numeric(12,2)", "NUMERIC(12, 2)"),
             ("DECIMAL", "NUMERIC"),
-            (
-                "ARRAY<STRUCT<a INT64, b ARRAY<STRING>>>",
-                "ARRAY<STRUCT<a INT64, b ARRAY<STRING>>>",
-            ),
+            ("ARRAY<STRUCT<a INT64, b ARRAY<STRING>>>", "ARRAY<STRUCT<a INT64, b ARRAY<STRING>>>"),
             ("STRUCT<INT64, STRING>", "STRUCT<INT64, STRING>"),
             ("range<date>", "RANGE<DATE>"),
             ("GEOGRAPHY", "GEOGRAPHY"),
             ("BOOLEAN", "BOOL"),
         ] {
-            assert_eq!(
-                bq().type_name(&bq().parse_type(text).unwrap()),
-                canon,
-                "{text}"
-            );
+            assert_eq!(bq().type_name(&bq().parse_type(text).unwrap()), canon, "{text}");
         }
     }
 
     #[test]
     fn rejects_types_bigquery_does_not_have() {
-        assert!(bq()
-            .parse_type("VARCHAR(10)")
-            .unwrap_err()
-            .contains("did you mean STRING"));
+        assert!(bq().parse_type("VARCHAR(10)").unwrap_err().contains("did you mean STRING"));
         assert!(bq().parse_type("ARRAY<ARRAY<INT64>>").is_err());
         assert!(bq().parse_type("NUMERIC(40, 2)").is_err());
         assert!(bq().parse_type("INT64 garbage").is_err());
@@ -554,41 +484,20 @@ mod tests {
         let col = |t: Type| Typed::new(t, true);
         let lit = |t: Type, l| Typed::lit(t, l);
         // NUMERIC column * 0.5 stays NUMERIC; INT64 column * 0.5 is FLOAT64.
+        assert_eq!(bq().supertype(&[&col(Type::NUMERIC), &lit(Type::Float64, Literal::Float)]), Some(Type::NUMERIC));
+        assert_eq!(bq().supertype(&[&col(Type::Int64), &lit(Type::Float64, Literal::Float)]), Some(Type::Float64));
+        assert_eq!(bq().supertype(&[&col(Type::Int64), &col(Type::NUMERIC)]), Some(Type::NUMERIC));
+        assert_eq!(bq().supertype(&[&col(Type::Date), &lit(Type::STRING, Literal::String)]), Some(Type::Date));
+        assert_eq!(bq().supertype(&[&col(Type::Int64), &col(Type::STRING)]), None);
         assert_eq!(
-            bq().supertype(&[&col(Type::NUMERIC), &lit(Type::Float64, Literal::Float)]),
-            Some(Type::NUMERIC)
-        );
-        assert_eq!(
-            bq().supertype(&[&col(Type::Int64), &lit(Type::Float64, Literal::Float)]),
-            Some(Type::Float64)
-        );
-        assert_eq!(
-            bq().supertype(&[&col(Type::Int64), &col(Type::NUMERIC)]),
-            Some(Type::NUMERIC)
-        );
-        assert_eq!(
-            bq().supertype(&[&col(Type::Date), &lit(Type::STRING, Literal::String)]),
-            Some(Type::Date)
-        );
-        assert_eq!(
-            bq().supertype(&[&col(Type::Int64), &col(Type::STRING)]),
-            None
-        );
-        assert_eq!(
-            bq().supertype(&[
-                &lit(Type::Int64, Literal::Int),
-                &lit(Type::Float64, Literal::Float)
-            ]),
+            bq().supertype(&[&lit(Type::Int64, Literal::Int), &lit(Type::Float64, Literal::Float)]),
             Some(Type::Float64)
         );
     }
 
     #[test]
     fn escapes_strings_and_identifiers() {
-        assert_eq!(
-            bq().string_literal("it's a \\ \"x\"\nnew"),
-            r#"'it\'s a \\ "x"\nnew'"#
-        );
+        assert_eq!(bq().string_literal("it's a \\ \"x\"\nnew"), r#"'it\'s a \\ "x"\nnew'"#);
         assert_eq!(bq().quote_ident("a`b"), "`a\\`b`");
     }
 }
