@@ -1,0 +1,6 @@
+SELECT
+  order_id,
+  customer_id,
+  amount,
+  DATE(created_at) AS ordered_on
+FROM shop_orders

@@ -1,0 +1,8 @@
+SELECT
+  p.parcel_id AS shipment_id,
+  p.order_id,
+  o.customer_id,
+  p.carrier,
+  DATE(p.handed_over) AS shipped_on
+FROM parcels AS p
+INNER JOIN orders AS o ON o.order_id = p.order_id

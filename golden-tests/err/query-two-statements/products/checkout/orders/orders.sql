@@ -1,0 +1,9 @@
+SELECT
+  order_id,
+  customer_id,
+  status,
+  amount,
+  DATE(created_at) AS ordered_on
+FROM shop_orders;
+
+SELECT COUNT(*) AS order_count FROM shop_orders;

@@ -1,0 +1,8 @@
+SELECT
+  order_id,
+  customer_id,
+  status,
+  amount,
+  DATE(created_at) AS ordered_on
+FROM shop_orders
+WHERE customer_id != 0
