@@ -41,6 +41,7 @@ codes! {
     UNKNOWN_DECLARED_COLUMN = "DPC0014", "a key, partition or cluster column is not a declared column";
     NO_OUTPUTS = "DPC0015", "a product has no output port";
     TARGET_NOT_IMPLEMENTED = "DPC0016", "the product's target is not implemented yet";
+    NOT_UTF8 = "DPC0017", "a file is not UTF-8 text";
     UNKNOWN_PRODUCT = "DPC0101", "an input names a product that does not exist";
     UNKNOWN_PORT = "DPC0102", "an input names an output port that the product does not have";
     UNKNOWN_VERSION = "DPC0103", "an input pins a version that the port does not publish";
@@ -79,6 +80,7 @@ codes! {
     CONTRACT_NULLABLE = "DPC0354", "a required column may be NULL";
     CONTRACT_PRECISION = "DPC0355", "a column loses precision when stored";
     NO_CONTRACT = "DPC0356", "an output port declares no columns";
+    INTERNAL = "DPC0901", "an internal error in dpc";
 }
 
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {

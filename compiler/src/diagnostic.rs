@@ -91,6 +91,8 @@ struct Report<'a> {
     source: Option<NamedSource<String>>,
     labels: Vec<LabeledSpan>,
     related: Vec<Report<'a>>,
+    /// A label in another file, shown under the main report.
+    is_related: bool,
     _sources: &'a Sources,
 }
 
@@ -123,6 +125,7 @@ impl<'a> Report<'a> {
                     source: Some(NamedSource::new(f.path.clone(), f.text.clone())),
                     labels: vec![ls],
                     related: vec![],
+                    is_related: true,
                     _sources: sources,
                 });
             }
@@ -139,6 +142,7 @@ impl<'a> Report<'a> {
             source,
             labels,
             related,
+            is_related: false,
             _sources: sources,
         }
     }
@@ -158,7 +162,7 @@ impl std::error::Error for Report<'_> {}
 
 impl miette::Diagnostic for Report<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        (self.severity != Severity::Note).then(|| Box::new(self.code.0) as Box<dyn fmt::Display>)
+        (!self.is_related).then(|| Box::new(self.code.0) as Box<dyn fmt::Display>)
     }
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.severity {

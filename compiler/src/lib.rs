@@ -41,8 +41,22 @@ impl Compilation {
     }
 }
 
-/// Runs every stage over the files of a mesh.
+/// Stack for the compiler's thread: SQL expressions are trees, and a
+/// generated `a OR b OR ...` of thousands of terms is a deep one.
+const STACK_SIZE: usize = 512 * 1024 * 1024;
+
+/// Runs every stage over the files of a mesh (on a thread with a large
+/// stack: deep SQL must give a diagnostic, never a stack overflow).
 pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
+    let worker = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(move || compile_here(tree, emit_artifacts));
+    match worker.map(|handle| handle.join()) {
+        Ok(Ok(compilation)) => compilation,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(e) => panic!("cannot start the compiler thread: {e}"),
+    }
+}
+
+fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
     let (sources, raw, mut diags) = load::load_mesh(tree);
     let Some(mesh) = resolve::resolve_mesh(&raw, &mut diags) else {
         diagnostic::sort(&mut diags, &sources);
@@ -68,7 +82,10 @@ pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
             Ok(a) => Some(a),
             Err(e) => {
                 // A template or naming bug in dpc itself, not in the mesh.
-                diags.push(Diagnostic::error(codes::NOT_CHECKED, format!("internal error while emitting: {e}")));
+                diags.push(
+                    Diagnostic::error(codes::INTERNAL, format!("internal error while emitting: {e}"))
+                        .help("this is a bug in dpc; please report it with the mesh that shows it"),
+                );
                 None
             }
         }

@@ -22,6 +22,9 @@ pub const PRODUCT_FILE: &str = "product.toml";
 #[derive(Debug, Default)]
 pub struct SourceTree {
     pub files: BTreeMap<String, String>,
+    /// Files that are not UTF-8 (held above with replacement characters),
+    /// with the byte offset of the first invalid sequence.
+    pub not_utf8: Vec<(String, usize)>,
 }
 
 /// The nearest directory at or above `start` that holds a `dpc.toml`.
@@ -32,11 +35,17 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 /// Reads `dpc.toml` and every `product.toml` and `*.sql` below `products/`.
 pub fn read_tree(root: &Path) -> std::io::Result<SourceTree> {
     let mut files = BTreeMap::new();
-    let read = |p: &Path| {
-        std::fs::read_to_string(p)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", p.display())))
+    let mut not_utf8 = vec![];
+    let mut read = |p: &Path, rel: &str| -> std::io::Result<String> {
+        let bytes =
+            std::fs::read(p).map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", p.display())))?;
+        Ok(String::from_utf8(bytes).unwrap_or_else(|e| {
+            // The text before the first invalid byte is the same in the lossy copy.
+            not_utf8.push((rel.to_string(), e.utf8_error().valid_up_to()));
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        }))
     };
-    files.insert(MESH_FILE.to_string(), read(&root.join(MESH_FILE))?);
+    files.insert(MESH_FILE.to_string(), read(&root.join(MESH_FILE), MESH_FILE)?);
     let products = root.join("products");
     if products.is_dir() {
         for entry in walkdir::WalkDir::new(&products).sort_by_file_name() {
@@ -47,10 +56,11 @@ pub fn read_tree(root: &Path) -> std::io::Result<SourceTree> {
             }
             let rel = entry.path().strip_prefix(root).map_err(std::io::Error::other)?;
             let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            files.insert(rel, read(entry.path())?);
+            let text = read(entry.path(), &rel)?;
+            files.insert(rel, text);
         }
     }
-    Ok(SourceTree { files })
+    Ok(SourceTree { files, not_utf8 })
 }
 
 // ---------------------------------------------------------------- raw model
@@ -97,6 +107,14 @@ impl TargetKind {
         match self {
             TargetKind::Bigquery => "bigquery",
             TargetKind::Athena => "athena",
+        }
+    }
+
+    /// The name for people, in messages.
+    pub fn display(self) -> &'static str {
+        match self {
+            TargetKind::Bigquery => "BigQuery",
+            TargetKind::Athena => "Athena",
         }
     }
 }
@@ -328,13 +346,23 @@ pub fn span<T>(file: FileId, s: &Spanned<T>) -> Span {
 
 /// Parses every definition. Returns the sources (every file read), the raw
 /// mesh and the diagnostics of every file that failed to parse.
-pub fn load_mesh(tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
+pub fn load_mesh(mut tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
     let mut sources = Sources::default();
     let mut diags = vec![];
     let mut ids = BTreeMap::new();
-    for (path, text) in tree.files {
+    for (path, text) in std::mem::take(&mut tree.files) {
         let id = sources.add(path.clone(), text);
         ids.insert(path, id);
+    }
+    for (path, offset) in &tree.not_utf8 {
+        if let Some(&file) = ids.get(path) {
+            let len = sources.get(file).text[*offset..].chars().next().map_or(0, char::len_utf8);
+            diags.push(
+                Diagnostic::error(codes::NOT_UTF8, format!("`{path}` is not UTF-8 text"))
+                    .label(Span::new(file, *offset..offset + len), "not a UTF-8 character")
+                    .help("save the file as UTF-8 (most editors: \"Save with encoding\")"),
+            );
+        }
     }
     let mesh_file = ids.get(MESH_FILE).copied().unwrap_or_else(|| sources.add(MESH_FILE.into(), String::new()));
     let mesh = parse_toml::<MeshFile>(&sources, mesh_file, &mut diags);
@@ -459,8 +487,9 @@ fn toml_error(file: FileId, text: &str, e: &toml::de::Error) -> Diagnostic {
     if let Some(rest) = message.strip_prefix("missing field ") {
         let key = quoted(rest).into_iter().next().unwrap_or_default();
         // toml points at the whole table; the table's first line is enough.
-        let line_end = text[range.start.min(text.len())..].find('\n').map_or(range.end, |i| range.start + i);
-        let at = Span::new(file, range.start..line_end.min(range.end).max(range.start));
+        let line_end = text[range.start.min(text.len())..].find('\n').map_or(text.len(), |i| range.start + i);
+        let end = if range.is_empty() { line_end } else { line_end.min(range.end) };
+        let at = Span::new(file, range.start..end.max(range.start));
         return Diagnostic::error(codes::INVALID_VALUE, format!("missing key `{key}`"))
             .label(at, format!("this table needs `{key}`"))
             .help(format!("add `{key} = ...`"));
@@ -470,5 +499,11 @@ fn toml_error(file: FileId, text: &str, e: &toml::de::Error) -> Diagnostic {
             "see docs/LANGUAGE.md for the forms this key takes (for example a column name or { column = \"...\", granularity = \"day\" })",
         );
     }
-    Diagnostic::error(codes::INVALID_VALUE, message.clone()).label(at, message)
+    // serde speaks Rust: say what a TOML user writes instead.
+    let message = message
+        .replace("expected u32", "expected a whole number")
+        .replace("expected a string", "expected a string in quotes");
+    Diagnostic::error(codes::INVALID_VALUE, message.clone())
+        .label(at, message)
+        .help("numbers and booleans go without quotes, text in quotes, lists in [ ], tables in { }")
 }

@@ -206,7 +206,7 @@ impl Resolver<'_> {
                                 .label(load::span(file, t), e)
                                 .help(format!(
                                     "write the type as {} spells it, e.g. INT64, NUMERIC(12, 2), ARRAY<STRUCT<a STRING>>",
-                                    target.kind().name()
+                                    target.display_name()
                                 )),
                         );
                         Type::Unknown
@@ -363,6 +363,9 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
     let ids: Vec<String> = by_id.keys().cloned().collect();
 
     let mut products = vec![];
+    // Products left out for an error of their own: their consumers get no
+    // second error, except where the target differs.
+    let mut dropped: BTreeMap<String, TargetKind> = BTreeMap::new();
     for (id, p) in &by_id {
         let def = &p.def;
         let file = p.file;
@@ -380,13 +383,14 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                 .label(target_span, "Athena target")
                 .help("use `target = \"bigquery\"` for now; Athena support is on the roadmap"),
             );
+            dropped.insert(id.clone(), target);
             continue;
         }
         if target == TargetKind::Bigquery && bigquery.is_none() {
             r.diags.push(
                 Diagnostic::error(
                     codes::MISSING_TARGET,
-                    format!("product `{id}` targets bigquery, but dpc.toml has no [targets.bigquery]"),
+                    format!("product `{id}` runs on BigQuery, but dpc.toml has no [targets.bigquery]"),
                 )
                 .label(target_span, "this product's target")
                 .help("add [targets.bigquery] with `project = \"...\"` and `location = \"...\"` to dpc.toml"),
@@ -444,6 +448,32 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                         }
                         if def_in.event_time.is_none() {
                             r.missing(span, "event_time", "a feed names the column that carries the event time");
+                        }
+                        let mut named: Vec<(String, Span, &str)> = vec![];
+                        if let Some(k) = &def_in.key {
+                            named.extend(
+                                k.get_ref().items().into_iter().map(|c| (c.clone(), load::span(file, k), "key")),
+                            );
+                        }
+                        if let Some(t) = &def_in.event_time {
+                            named.push((t.get_ref().clone(), load::span(file, t), "event_time"));
+                        }
+                        for (col, at, key) in named {
+                            if !columns.is_empty() && !columns.iter().any(|c| c.name.eq_ignore_ascii_case(&col)) {
+                                let mut d = Diagnostic::error(
+                                    codes::UNKNOWN_DECLARED_COLUMN,
+                                    format!(
+                                        "`{key}` names `{col}`, which is not a declared column of input `{}`",
+                                        name.get_ref()
+                                    ),
+                                )
+                                .label(at, "no such column");
+                                d = match did_you_mean(&col, columns.iter().map(|c| c.name.as_str())) {
+                                    Some(m) => d.help(m),
+                                    None => d.help(format!("declare `{col}` in the input's columns")),
+                                };
+                                r.diags.push(d);
+                            }
                         }
                     }
                 }
@@ -622,7 +652,8 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             let d = def.get_ref();
             if input.kind == InputKind::Product {
                 if let (Some(prod), Some(port), Some(version)) = (&d.product, &d.port, &d.version) {
-                    input.source = resolve_port(&mut r, p, &products, &index, &ids, prod, port, version);
+                    let known = Known { products: &products, index: &index, ids: &ids, dropped: &dropped };
+                    input.source = resolve_port(&mut r, p, &known, prod, port, version);
                 }
             }
             out.push(input);
@@ -667,19 +698,31 @@ fn clone_input(i: &Input) -> Input {
 /// A product before its inputs are bound, with the definitions of its inputs.
 type ProductWithInputs<'a> = (Product, Vec<(Input, &'a Spanned<load::InputDef>)>);
 
-#[allow(clippy::too_many_arguments)]
+/// What an input may name: the products, by id, and those left out.
+struct Known<'a, 'b> {
+    products: &'a [ProductWithInputs<'b>],
+    index: &'a BTreeMap<String, usize>,
+    ids: &'a [String],
+    dropped: &'a BTreeMap<String, TargetKind>,
+}
+
 fn resolve_port(
     r: &mut Resolver,
     consumer: &Product,
-    products: &[ProductWithInputs],
-    index: &BTreeMap<String, usize>,
-    ids: &[String],
+    known: &Known,
     prod: &Spanned<String>,
     port: &Spanned<String>,
     version: &Spanned<u32>,
 ) -> InputSource {
     let file = consumer.file;
-    let Some(&pi) = index.get(prod.get_ref()) else {
+    let (products, ids) = (known.products, known.ids);
+    if let Some(&target) = known.dropped.get(prod.get_ref()) {
+        if target != consumer.target {
+            r.diags.push(cross_target(prod.get_ref(), target, consumer, load::span(file, prod)));
+        }
+        return InputSource::Unresolved;
+    }
+    let Some(&pi) = known.index.get(prod.get_ref()) else {
         let mut d = Diagnostic::error(codes::UNKNOWN_PRODUCT, format!("no product `{}` in this mesh", prod.get_ref()))
             .label(load::span(file, prod), "unknown product");
         d = match did_you_mean(prod.get_ref(), ids.iter().map(String::as_str)) {
@@ -723,22 +766,7 @@ fn resolve_port(
         return InputSource::Unresolved;
     };
     if upstream.target != consumer.target {
-        r.diags.push(
-            Diagnostic::error(
-                codes::CROSS_TARGET,
-                format!(
-                    "`{}` is a {} product; `{}` runs on {}",
-                    upstream.id,
-                    upstream.target.name(),
-                    consumer.id,
-                    consumer.target.name()
-                ),
-            )
-            .label(load::span(file, prod), "input from another target")
-            .help(
-                "a product consumes only ports of its own target; ask the producer to publish the port on your target",
-            ),
-        );
+        r.diags.push(cross_target(&upstream.id, upstream.target, consumer, load::span(file, prod)));
         return InputSource::Unresolved;
     }
     if !found.consumers.is_empty() && !found.consumers.iter().any(|c| consumer_matches(c, consumer)) {
@@ -763,6 +791,15 @@ fn resolve_port(
         return InputSource::Unresolved;
     }
     InputSource::Port { product: ProductId(pi as u32), port: port_index, version: found.version }
+}
+
+fn cross_target(upstream: &str, target: TargetKind, consumer: &Product, at: Span) -> Diagnostic {
+    Diagnostic::error(
+        codes::CROSS_TARGET,
+        format!("`{upstream}` runs on {}; `{}` runs on {}", target.display(), consumer.id, consumer.target.display()),
+    )
+    .label(at, "input from another target")
+    .help("a product consumes only ports of its own target; ask the producer to publish the port on your target")
 }
 
 /// `marketing.*`, `marketing.audience` or `*`.

@@ -167,7 +167,8 @@ fn every_code_has_an_explanation_and_a_golden_case() {
         if c.explanation.contains("TODO") || c.explanation.lines().count() < 5 {
             missing.push(format!("{}: no explanation in docs/codes/{}.md", c.code, c.code));
         }
-        if !seen.contains(c.code) && c.code != "DPC0319" {
+        // DPC0901 is a bug in dpc by definition: no mesh should show it.
+        if !seen.contains(c.code) && c.code != "DPC0901" {
             missing.push(format!("{}: no golden case shows it", c.code));
         }
     }

@@ -70,7 +70,7 @@ pub(super) fn check_contract(
         let example: Vec<String> = inferred
             .iter()
             .take(3)
-            .map(|c| format!("{} = {{ type = \"{}\" }}", c.name, target.type_name(&c.ty)))
+            .map(|c| format!("{} = {{ type = \"{}\" }}", c.name, type_hint(target, &c.ty)))
             .collect();
         d = d.help(format!(
             "declare the columns consumers may rely on in [outputs.{}.columns], e.g. {}",
@@ -111,7 +111,7 @@ pub(super) fn check_contract(
                 .label(port.span, "the port's contract")
                 .help(format!(
                     "declare it: `{name} = {{ type = \"{}\" }}`, or drop it from the SELECT list",
-                    target.type_name(&c.typed.ty)
+                    type_hint(target, &c.typed.ty)
                 )),
             );
         }
@@ -179,7 +179,7 @@ pub(super) fn check_contract(
                 )),
             ),
         }
-        if d.required && c.typed.nullable {
+        if d.required && c.typed.nullable && !c.typed.ty.has_unknown() {
             diags.push(
                 Diagnostic::warning(codes::CONTRACT_NULLABLE, format!("required column `{}` may be NULL", d.name))
                     .label(c.span, "can be NULL")
@@ -189,4 +189,14 @@ pub(super) fn check_contract(
         }
     }
     inferred
+}
+
+/// A type to suggest in a help line: the inferred one, or a placeholder
+/// where the checker could not infer it.
+fn type_hint(target: &dyn Target, ty: &crate::types::Type) -> String {
+    if ty.has_unknown() {
+        "<its type>".to_string()
+    } else {
+        target.type_name(ty)
+    }
 }

@@ -11,6 +11,10 @@ use sqlparser::ast::{
     FunctionArguments, Ident, InTarget, Subscript, UnaryOperator, Value,
 };
 
+/// Deeper expressions are reported instead of typed (the stack is large,
+/// but not unbounded).
+const MAX_DEPTH: usize = 20_000;
+
 /// Date parts that functions such as DATE_TRUNC take as bare keywords.
 const DATE_PARTS: &[&str] = &[
     "MICROSECOND",
@@ -43,6 +47,27 @@ fn is_date_part(e: &Expr) -> bool {
 
 impl Checker<'_> {
     pub(super) fn type_expr(&mut self, e: &Expr, scope: &Scope, ctx: Ctx) -> Typed {
+        if self.depth >= MAX_DEPTH {
+            if !self.too_deep {
+                self.too_deep = true;
+                self.error(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED_SYNTAX,
+                        format!("expression nested more than {MAX_DEPTH} levels deep"),
+                    )
+                    .label(self.span_of(e), "too deep")
+                    .help("split the expression, e.g. `x IN (...)` instead of a long chain of `x = ... OR x = ...`"),
+                );
+            }
+            return Typed::unknown();
+        }
+        self.depth += 1;
+        let t = self.type_expr_inner(e, scope, ctx);
+        self.depth -= 1;
+        t
+    }
+
+    fn type_expr_inner(&mut self, e: &Expr, scope: &Scope, ctx: Ctx) -> Typed {
         // In a grouped SELECT, an expression equal to a GROUP BY key is fine
         // whatever columns it reads.
         if let Some(g) = ctx.grouping {
@@ -165,7 +190,11 @@ impl Checker<'_> {
                 self.compare(high, &x, &hi, true);
                 Typed::new(Type::Bool, x.nullable || lo.nullable || hi.nullable)
             }
-            Expr::Like { expr, pattern, escape_char, .. } | Expr::ILike { expr, pattern, escape_char, .. } => {
+            Expr::ILike { .. } => {
+                self.foreign_syntax(self.span_of(e), "ILIKE", "write `LOWER(x) LIKE LOWER(pattern)`");
+                Typed::new(Type::Bool, true)
+            }
+            Expr::Like { expr, pattern, escape_char, .. } => {
                 let x = self.type_expr(expr, scope, ctx);
                 let p = self.type_expr(pattern, scope, ctx);
                 if let Some(esc) = escape_char {
@@ -179,6 +208,9 @@ impl Checker<'_> {
                 Typed::new(Type::Bool, x.nullable || p.nullable)
             }
             Expr::Cast { kind, expr, data_type, .. } => {
+                if *kind == CastKind::DoubleColon {
+                    self.foreign_syntax(self.span_of(e), "the `::` cast", "write `CAST(x AS type)`");
+                }
                 let from = self.type_expr(expr, scope, ctx);
                 let to = match self.target.convert_type(data_type) {
                     Ok(t) => t,
@@ -204,7 +236,8 @@ impl Checker<'_> {
                     );
                 }
                 let safe = matches!(kind, CastKind::SafeCast | CastKind::TryCast);
-                Typed::new(to.unparameterized(), from.nullable || safe)
+                // The parameters stay: CAST(x AS NUMERIC(12, 2)) fits a NUMERIC(12, 2) column.
+                Typed::new(to, from.nullable || safe)
             }
             Expr::Extract { field, expr, .. } => {
                 let t = self.type_expr(expr, scope, ctx);

@@ -123,8 +123,11 @@ pub fn check_mesh(
             let mut checker = query::Checker::new(target, &inputs, &unresolved, map);
             let out = checker.check_port_query(&parsed.query);
             let relations = std::mem::take(&mut checker.relations);
+            // A query with errors is not compared with its contract: its
+            // columns would only repeat the errors as contract mismatches.
+            let broken = checker.diags.iter().any(Diagnostic::is_error);
             diags.append(&mut checker.diags);
-            let inferred = out.and_then(|cols| {
+            let inferred = out.filter(|_| !broken).and_then(|cols| {
                 contract::check_output_names(&cols, parsed.file, diags)
                     .then(|| contract::check_contract(product, output, &cols, target, sources, diags))
             });

@@ -109,6 +109,10 @@ pub(crate) struct Checker<'a> {
     pub diags: Vec<Diagnostic>,
     pub relations: Vec<(Range<usize>, usize)>,
     ctes: Vec<(String, Rel)>,
+    /// How deep the expression being typed is nested.
+    pub depth: usize,
+    /// Whether the too-deep error was reported (once per query).
+    pub too_deep: bool,
 }
 
 pub(super) fn canonical(e: &Expr) -> String {
@@ -126,7 +130,17 @@ impl<'a> Checker<'a> {
         unresolved: &'a [bool],
         map: SpanMap<'a>,
     ) -> Checker<'a> {
-        Checker { target, inputs, unresolved, map, diags: vec![], relations: vec![], ctes: vec![] }
+        Checker {
+            target,
+            inputs,
+            unresolved,
+            map,
+            diags: vec![],
+            relations: vec![],
+            ctes: vec![],
+            depth: 0,
+            too_deep: false,
+        }
     }
 
     pub fn span_of(&self, node: &impl Spanned) -> Span {
@@ -166,7 +180,9 @@ impl<'a> Checker<'a> {
                     );
                     Rel { columns: vec![], opaque: true }
                 } else {
-                    self.check_query(&cte.query, parent)
+                    let mut rel = self.check_query(&cte.query, parent);
+                    rename_columns(&mut rel, &cte.alias.columns);
+                    rel
                 };
                 self.ctes.push((name, rel));
             }
@@ -517,7 +533,10 @@ impl<'a> Checker<'a> {
                         self.column_list_error(self.id_span(&a.name));
                     }
                 }
-                let rel = self.check_query(subquery, None);
+                let mut rel = self.check_query(subquery, None);
+                if let Some(a) = alias {
+                    rename_columns(&mut rel, &a.columns);
+                }
                 (alias.as_ref().map(|a| a.name.clone()), rel)
             }
             TableFactor::UNNEST { alias, array_exprs, with_offset, with_offset_alias, .. } => {
@@ -545,6 +564,17 @@ impl<'a> Checker<'a> {
                     })
                     .collect();
                 (alias.as_ref().map(|a| a.name.clone()), Rel { columns, opaque: inner.opaque() })
+            }
+            TableFactor::Pivot { table, alias, .. } | TableFactor::Unpivot { table, alias, .. } => {
+                // The source is checked (its tables and names are reported);
+                // the pivoted columns are not typed yet.
+                self.check_factor(scope, table);
+                self.error(
+                    Diagnostic::warning(codes::NOT_CHECKED, "PIVOT and UNPIVOT results are not type-checked yet")
+                        .label(self.span_of(factor), "columns unknown")
+                        .help("its columns are treated as unknown; declare the port's columns in its contract"),
+                );
+                (alias.as_ref().map(|a| a.name.clone()), Rel { columns: vec![], opaque: true })
             }
             other => {
                 self.error(
@@ -644,12 +674,28 @@ impl<'a> Checker<'a> {
 
     // ---------------------------------------------------------------- SELECT
 
+    /// Syntax that sqlparser accepts from other dialects.
+    pub(super) fn foreign_syntax(&mut self, at: Span, what: &str, instead: &str) {
+        self.error(
+            Diagnostic::error(codes::UNSUPPORTED_SYNTAX, format!("{what} is not {} SQL", self.target.display_name()))
+                .label(at, "from another SQL dialect")
+                .help(instead.to_string()),
+        );
+    }
+
     fn check_select(
         &mut self,
         sel: &Select,
         parent: Option<&Scope>,
         order_by: Option<&[sqlparser::ast::OrderByExpr]>,
     ) -> Rel {
+        if let Some(top) = &sel.top {
+            let at = top.quantity.as_ref().map_or(self.map.span(sel.select_token.0.span), |q| match q {
+                sqlparser::ast::TopQuantity::Expr(e) => self.span_of(e),
+                sqlparser::ast::TopQuantity::Constant(_) => self.map.span(sel.select_token.0.span),
+            });
+            self.foreign_syntax(at, "SELECT TOP", "write `LIMIT n` after the query instead");
+        }
         let scope = self.build_from(&sel.from, parent);
         if let Some(w) = &sel.selection {
             let t = self.type_expr(w, &scope, Ctx::plain(Clause::Where));
@@ -1048,6 +1094,14 @@ enum JoinKind {
     Right,
     Full,
     Cross,
+}
+
+/// Applies an alias column list (`AS t(a, b)`), reported where the target
+/// has none, so that the names the user meant resolve.
+fn rename_columns(rel: &mut Rel, names: &[sqlparser::ast::TableAliasColumnDef]) {
+    for (c, n) in rel.columns.iter_mut().zip(names) {
+        c.name = Some(n.name.value.clone());
+    }
 }
 
 /// `GROUP BY 2`: the SELECT item number, for integer literals.

@@ -139,6 +139,10 @@ impl Target for BigQuery {
         TargetKind::Bigquery
     }
 
+    fn display_name(&self) -> &'static str {
+        "BigQuery"
+    }
+
     fn dialect(&self) -> &dyn Dialect {
         &self.dialect
     }
@@ -334,7 +338,7 @@ impl Target for BigQuery {
     }
 
     fn assignable(&self, from: &Type, to: &Type) -> Assign {
-        if from.is_unknown() || to.is_unknown() {
+        if from.is_unknown() || to.is_unknown() || from == to {
             return Assign::Yes;
         }
         match (from, to) {

@@ -15,6 +15,8 @@ use sqlparser::dialect::Dialect;
 
 pub trait Target: Sync + Send {
     fn kind(&self) -> TargetKind;
+    /// The target's name for people (`BigQuery`).
+    fn display_name(&self) -> &'static str;
     fn dialect(&self) -> &dyn Dialect;
 
     /// Parses a column type as written in `product.toml`.
