@@ -725,7 +725,13 @@ fn resolve_port(
     let Some(&pi) = known.index.get(prod.get_ref()) else {
         let mut d = Diagnostic::error(codes::UNKNOWN_PRODUCT, format!("no product `{}` in this mesh", prod.get_ref()))
             .label(load::span(file, prod), "unknown product");
+        // `product = "orders"`: the id needs its domain.
+        let by_name: Vec<&String> =
+            ids.iter().filter(|id| id.rsplit('.').next() == Some(prod.get_ref().as_str())).collect();
         d = match did_you_mean(prod.get_ref(), ids.iter().map(String::as_str)) {
+            _ if !prod.get_ref().contains('.') && by_name.len() == 1 => {
+                d.help(format!("did you mean `{}`? (a product id is `domain.name`)", by_name[0]))
+            }
             Some(m) => d.help(m),
             None => d.help("name a product as `domain.name`, as its product.toml declares them"),
         };

@@ -459,7 +459,11 @@ impl Checker<'_> {
                             .label(self.span_of(e), format!("{lt} {op} {rt}"))
                             .label(self.span_of(left), lt.clone())
                             .label(self.span_of(right), rt.clone())
-                            .help("CAST the operands to numbers of one type"),
+                            .help(if [&l.ty, &r.ty].iter().any(|t| matches!(t, Type::Date | Type::Datetime | Type::Timestamp | Type::Time)) {
+                                "add or subtract time with an INTERVAL (`ts - INTERVAL 30 DAY`) or DATE_ADD / TIMESTAMP_SUB"
+                            } else {
+                                "CAST the operands to numbers of one type"
+                            }),
                     );
                     Typed::unknown()
                 }
