@@ -142,42 +142,25 @@ pub(super) fn check_contract(
     for d in declared {
         let Some(i) = find(&d.name) else { continue };
         let c = &cols[i];
-        match target.assignable(&c.typed.ty, &d.ty) {
-            Assign::Yes => {}
-            Assign::Lossy => diags.push(
+        let (got, want) = (target.type_name(&c.typed.ty), target.type_name(&d.ty));
+        let mismatch = match target.assignable(&c.typed.ty, &d.ty) {
+            Assign::Yes => None,
+            Assign::Lossy => Some((
                 Diagnostic::warning(
                     codes::CONTRACT_PRECISION,
-                    format!(
-                        "column `{}` is {} but declared {}: values may be rounded or rejected",
-                        d.name,
-                        target.type_name(&c.typed.ty),
-                        target.type_name(&d.ty)
-                    ),
-                )
-                .label(c.span, format!("inferred {}", target.type_name(&c.typed.ty)))
-                .label(d.span, format!("declared {}", target.type_name(&d.ty)))
-                .help(format!(
-                    "CAST it in the query, e.g. `CAST(... AS {})`, to make the rounding explicit",
-                    target.type_name(&d.ty)
-                )),
-            ),
-            Assign::No => diags.push(
-                Diagnostic::error(
-                    codes::CONTRACT_TYPE,
-                    format!(
-                        "column `{}` is {} but declared {}",
-                        d.name,
-                        target.type_name(&c.typed.ty),
-                        target.type_name(&d.ty)
-                    ),
-                )
-                .label(c.span, format!("inferred {}", target.type_name(&c.typed.ty)))
-                .label(d.span, format!("declared {}", target.type_name(&d.ty)))
-                .help(format!(
-                    "CAST the value to {} in the query, or change the declared type (a breaking change for consumers)",
-                    target.type_name(&d.ty)
-                )),
-            ),
+                    format!("column `{}` is {got} but declared {want}: values may be rounded or rejected", d.name),
+                ),
+                format!("CAST it in the query, e.g. `CAST(... AS {want})`, to make the rounding explicit"),
+            )),
+            Assign::No => Some((
+                Diagnostic::error(codes::CONTRACT_TYPE, format!("column `{}` is {got} but declared {want}", d.name)),
+                format!("CAST the value to {want} in the query, or change the declared type (a breaking change for consumers)"),
+            )),
+        };
+        if let Some((diag, help)) = mismatch {
+            diags.push(
+                diag.label(c.span, format!("inferred {got}")).label(d.span, format!("declared {want}")).help(help),
+            );
         }
         if d.required && c.typed.nullable && !c.typed.ty.has_unknown() {
             diags.push(

@@ -58,6 +58,12 @@ struct Check {
     condition: String,
 }
 
+impl Check {
+    fn new(bq: &BigQuery, name: String, about: String, condition: String) -> Check {
+        Check { label: bq.string_literal(&name), name, about, condition }
+    }
+}
+
 #[derive(Serialize)]
 struct UniqueCheck {
     name: String,
@@ -282,13 +288,12 @@ fn checks(
     let mut unique = vec![];
     for c in cols {
         if c.required {
-            let name = format!("{}_not_null", c.name);
-            list.push(Check {
-                label: lit(&name),
-                name,
-                about: format!("`{}` is required", c.name),
-                condition: format!("{} IS NULL", q(&c.name)),
-            });
+            list.push(Check::new(
+                bq,
+                format!("{}_not_null", c.name),
+                format!("`{}` is required", c.name),
+                format!("{} IS NULL", q(&c.name)),
+            ));
         }
         if !c.accepted_values.is_empty() {
             let values: Vec<String> = c
@@ -302,13 +307,12 @@ fn checks(
                     other => lit(&other.to_string()),
                 })
                 .collect();
-            let name = format!("{}_accepted_values", c.name);
-            list.push(Check {
-                label: lit(&name),
-                name,
-                about: format!("`{}` is one of the accepted values", c.name),
-                condition: format!("{} NOT IN ({})", q(&c.name), values.join(", ")),
-            });
+            list.push(Check::new(
+                bq,
+                format!("{}_accepted_values", c.name),
+                format!("`{}` is one of the accepted values", c.name),
+                format!("{} NOT IN ({})", q(&c.name), values.join(", ")),
+            ));
         }
         if c.unique {
             let name = format!("{}_unique", c.name);
