@@ -602,6 +602,7 @@ impl Checker<'_> {
 
     /// A (possibly qualified) name: `col`, `t.col`, `col.field`, `t.col.field`.
     fn type_name(&mut self, parts: &[Ident], e: &Expr, scope: &Scope, ctx: Ctx) -> Typed {
+        parts.iter().for_each(|p| self.check_ident(p));
         let mut level: Option<&Scope> = Some(scope);
         let mut depth = 0;
         while let Some(s) = level {

@@ -151,6 +151,21 @@ impl<'a> Checker<'a> {
         self.map.span(ident.span)
     }
 
+    /// A bare identifier that the target reserves (sqlparser may accept it).
+    pub fn check_ident(&mut self, id: &Ident) {
+        if id.quote_style.is_none() && self.target.is_reserved(&id.value) {
+            let quoted = self.target.quote_ident(&id.value);
+            self.error(
+                Diagnostic::error(
+                    codes::UNSUPPORTED_SYNTAX,
+                    format!("`{}` is a reserved keyword in {}", id.value, self.target.display_name()),
+                )
+                .label(self.id_span(id), "reserved keyword used as a name")
+                .help(format!("quote it: {quoted}")),
+            );
+        }
+    }
+
     pub fn error(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
@@ -168,6 +183,7 @@ impl<'a> Checker<'a> {
                 if !cte.alias.columns.is_empty() && !self.target.has_alias_column_lists() {
                     self.column_list_error(self.id_span(&cte.alias.name));
                 }
+                self.check_ident(&cte.alias.name);
                 let name = cte.alias.name.value.clone();
                 let rel = if with.recursive && references(&cte.query, &name) {
                     self.error(
@@ -482,6 +498,9 @@ impl<'a> Checker<'a> {
 
     fn add_factor(&mut self, scope: &mut Scope, factor: &TableFactor, kind: JoinKind) {
         let (alias, rel) = self.check_factor(scope, factor);
+        if let Some(a) = &alias {
+            self.check_ident(a);
+        }
         let rel_index = scope.rels.len();
         if let Some(a) = &alias {
             if scope.rel(&a.value).is_some() {
@@ -873,6 +892,7 @@ impl<'a> Checker<'a> {
                     out.push(OutColumn { name: implicit_name(e), typed, span: self.span_of(e) });
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
+                    self.check_ident(alias);
                     let typed = self.type_expr(expr, scope, ctx);
                     out.push(OutColumn {
                         name: Some(alias.value.clone()),

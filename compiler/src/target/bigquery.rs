@@ -384,6 +384,10 @@ impl Target for BigQuery {
         Ok(())
     }
 
+    fn is_reserved(&self, word: &str) -> bool {
+        RESERVED.binary_search(&word.to_ascii_uppercase().as_str()).is_ok()
+    }
+
     fn quote_ident(&self, name: &str) -> String {
         let mut out = String::with_capacity(name.len() + 2);
         out.push('`');
@@ -430,6 +434,106 @@ impl Target for BigQuery {
         out
     }
 }
+
+/// GoogleSQL's reserved keywords (sorted), from the lexical structure reference.
+const RESERVED: &[&str] = &[
+    "ALL",
+    "AND",
+    "ANY",
+    "ARRAY",
+    "AS",
+    "ASC",
+    "ASSERT_ROWS_MODIFIED",
+    "AT",
+    "BETWEEN",
+    "BY",
+    "CASE",
+    "CAST",
+    "COLLATE",
+    "CONTAINS",
+    "CREATE",
+    "CROSS",
+    "CUBE",
+    "CURRENT",
+    "DEFAULT",
+    "DEFINE",
+    "DESC",
+    "DISTINCT",
+    "ELSE",
+    "END",
+    "ENUM",
+    "ESCAPE",
+    "EXCEPT",
+    "EXCLUDE",
+    "EXISTS",
+    "EXTRACT",
+    "FALSE",
+    "FETCH",
+    "FOLLOWING",
+    "FOR",
+    "FROM",
+    "FULL",
+    "GROUP",
+    "GROUPING",
+    "GROUPS",
+    "HASH",
+    "HAVING",
+    "IF",
+    "IGNORE",
+    "IN",
+    "INNER",
+    "INTERSECT",
+    "INTERVAL",
+    "INTO",
+    "IS",
+    "JOIN",
+    "LATERAL",
+    "LEFT",
+    "LIKE",
+    "LIMIT",
+    "LOOKUP",
+    "MERGE",
+    "NATURAL",
+    "NEW",
+    "NO",
+    "NOT",
+    "NULL",
+    "NULLS",
+    "OF",
+    "ON",
+    "OR",
+    "ORDER",
+    "OUTER",
+    "OVER",
+    "PARTITION",
+    "PRECEDING",
+    "PROTO",
+    "QUALIFY",
+    "RANGE",
+    "RECURSIVE",
+    "RESPECT",
+    "RIGHT",
+    "ROLLUP",
+    "ROWS",
+    "SELECT",
+    "SET",
+    "SOME",
+    "STRUCT",
+    "TABLESAMPLE",
+    "THEN",
+    "TO",
+    "TREAT",
+    "TRUE",
+    "UNBOUNDED",
+    "UNION",
+    "UNNEST",
+    "USING",
+    "WHEN",
+    "WHERE",
+    "WINDOW",
+    "WITH",
+    "WITHIN",
+];
 
 fn unknown_type(name: &str) -> String {
     let suggestion = match name.to_ascii_uppercase().split('(').next().unwrap_or("").trim() {
@@ -497,6 +601,12 @@ mod tests {
             bq().supertype(&[&lit(Type::Int64, Literal::Int), &lit(Type::Float64, Literal::Float)]),
             Some(Type::Float64)
         );
+    }
+
+    #[test]
+    fn reserved_words_are_sorted_for_binary_search() {
+        assert!(RESERVED.windows(2).all(|w| w[0] < w[1]));
+        assert!(bq().is_reserved("at") && bq().is_reserved("Range") && !bq().is_reserved("date"));
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub trait Target: Sync + Send {
     /// in the dialect (an error message if not).
     fn check_string_literal(&self, raw: &str, quote: char) -> Result<(), String>;
 
+    /// Whether a word is reserved: a bare identifier cannot be spelled so.
+    fn is_reserved(&self, word: &str) -> bool;
+
     /// A quoted identifier.
     fn quote_ident(&self, name: &str) -> String;
     /// A string literal with everything escaped.

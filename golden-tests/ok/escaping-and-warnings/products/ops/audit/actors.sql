@@ -1,3 +1,3 @@
-SELECT actor, COUNT(*) AS events, MAX(at) AS last_seen
+SELECT actor, COUNT(*) AS events, MAX(`at`) AS last_seen
 FROM events
 GROUP BY actor

@@ -7,6 +7,6 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'ops'), ('product', 'audit'), ('owner', 'o_brien__ops_acme_example_'), ('port', 'actors'), ('version', 'v1')]
 )
 AS
-SELECT actor, COUNT(*) AS events, MAX(at) AS last_seen
+SELECT actor, COUNT(*) AS events, MAX(`at`) AS last_seen
 FROM `acme-data`.`ops__audit`.`export__events`
 GROUP BY actor;
