@@ -125,6 +125,18 @@ pub struct MeshFile {
     pub mesh: Spanned<MeshSection>,
     #[serde(default)]
     pub targets: TargetsSection,
+    #[serde(default)]
+    pub classifications: ClassificationsSection,
+}
+
+/// `[classifications]`: the labels columns may carry, and the functions
+/// that remove them (beyond the catalog's hashes).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassificationsSection {
+    pub labels: Option<Spanned<Vec<String>>>,
+    #[serde(default)]
+    pub deidentifying_functions: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +179,8 @@ pub struct ProductFile {
     pub owner: Spanned<String>,
     pub description: Option<Spanned<String>>,
     pub target: Option<Spanned<TargetKind>>,
+    /// The most sensitive labels the product may hold (`[]`: none).
+    pub classification_ceiling: Option<Spanned<Vec<String>>>,
     #[serde(default)]
     pub inputs: Entries<Spanned<InputDef>>,
     #[serde(default)]

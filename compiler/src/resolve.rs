@@ -31,6 +31,12 @@ pub struct Mesh {
     pub edges: Vec<(ProductId, ProductId)>,
     /// Products that are part of a dependency cycle.
     pub cyclic: BTreeSet<ProductId>,
+    /// The classification labels columns may carry.
+    pub labels: Vec<String>,
+    /// Where the labels are defined (dpc.toml), if they are.
+    pub labels_span: Option<Span>,
+    /// Functions that remove classifications, beyond the catalog's own.
+    pub deidentifying: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +58,8 @@ pub struct Product {
     pub name_span: Span,
     pub inputs: Vec<Input>,
     pub outputs: Vec<Port>,
+    /// The labels the product may hold, if it sets a ceiling, and where.
+    pub ceiling: Option<(Vec<String>, Span)>,
 }
 
 impl Product {
@@ -638,6 +646,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                 name_span: load::span(file, &def.name),
                 inputs: vec![],
                 outputs,
+                ceiling: def.classification_ceiling.as_ref().map(|c| (c.get_ref().clone(), load::span(file, c))),
             },
             inputs,
         ));
@@ -681,6 +690,18 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
         order,
         edges,
         cyclic,
+        labels: mesh_def
+            .classifications
+            .labels
+            .as_ref()
+            .map_or_else(|| vec!["pii".to_string()], |l| l.get_ref().clone()),
+        labels_span: mesh_def.classifications.labels.as_ref().map(|l| load::span(mesh_file, l)),
+        deidentifying: mesh_def
+            .classifications
+            .deidentifying_functions
+            .iter()
+            .map(|f| f.to_ascii_uppercase())
+            .collect(),
     })
 }
 

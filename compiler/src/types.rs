@@ -125,3 +125,36 @@ pub enum Assign {
     Lossy,
     No,
 }
+
+/// Where values come from: a column (or a STRUCT field path, `device.category`)
+/// of one of the product's inputs, by input index.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Origin {
+    pub input: u32,
+    pub column: String,
+    /// The value went through a de-identifying function (a hash): the
+    /// lineage stays, the classification does not.
+    pub deidentified: bool,
+}
+
+/// The column lineage of an expression or output column: the columns whose
+/// values flow into it, and the columns that only decide which rows there
+/// are or how they are ordered.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lineage {
+    pub sources: std::collections::BTreeSet<Origin>,
+    pub filters: std::collections::BTreeSet<Origin>,
+}
+
+impl Lineage {
+    pub fn absorb(&mut self, other: Lineage) {
+        self.sources.extend(other.sources);
+        self.filters.extend(other.filters);
+    }
+    /// Everything, as row-deciding influence.
+    pub fn into_filters(self) -> std::collections::BTreeSet<Origin> {
+        let mut all = self.filters;
+        all.extend(self.sources);
+        all
+    }
+}

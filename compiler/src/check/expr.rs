@@ -2,10 +2,10 @@
 //! function calls against the catalog, with GROUP BY validity.
 
 use super::catalog::{Arg, FunctionKind, MatchError, Nulls};
-use super::query::{canonical, Checker, Clause, Ctx, Scope};
+use super::query::{canonical, field_lineage, Checker, Clause, Ctx, Scope};
 use crate::codes;
 use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::types::{Field, Literal, Type, Typed};
+use crate::types::{Field, Lineage, Literal, Origin, Type, Typed};
 use sqlparser::ast::{
     AccessExpr, BinaryOperator as B, CastKind, DateTimeField, Expr, Function, FunctionArg, FunctionArgExpr,
     FunctionArguments, Ident, InTarget, Subscript, UnaryOperator, Value,
@@ -71,9 +71,7 @@ impl Checker<'_> {
         // In a grouped SELECT, an expression equal to a GROUP BY key is fine
         // whatever columns it reads.
         if let Some(g) = ctx.grouping {
-            if !ctx.in_aggregate
-                && !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_))
-                && g.keys.contains(&canonical(e))
+            if !ctx.in_aggregate && !matches!(e, Expr::Identifier(_) | Expr::Value(_)) && g.keys.contains(&canonical(e))
             {
                 return self.type_expr(e, scope, Ctx { grouping: None, ..ctx });
             }
@@ -163,7 +161,9 @@ impl Checker<'_> {
             }
             Expr::In { expr, target: InTarget::Subquery(subquery), .. } => {
                 let l = self.type_expr(expr, scope, ctx);
-                let rel = self.check_query(subquery, Some(scope));
+                let (rel, stray) = self.collect(|c| c.check_query(subquery, Some(scope)));
+                self.read_as_filter(stray);
+                self.read_as_filter(rel_lineage(&rel));
                 if let Some(r) = self.single_column(&rel, e) {
                     self.compare(e, &l, &r, false);
                 }
@@ -250,6 +250,32 @@ impl Checker<'_> {
                         &format!("EXTRACT needs a date or time value, not {}", self.target.type_name(&t.ty)),
                     );
                 }
+                let time_part = matches!(
+                    field,
+                    DateTimeField::Hour
+                        | DateTimeField::Minute
+                        | DateTimeField::Second
+                        | DateTimeField::Millisecond
+                        | DateTimeField::Microsecond
+                        | DateTimeField::Time
+                );
+                let date_part = !time_part && !matches!(field, DateTimeField::Datetime);
+                let allowed = match t.ty {
+                    Type::Date => date_part && !matches!(field, DateTimeField::Date),
+                    Type::Time => time_part && !matches!(field, DateTimeField::Time),
+                    _ => true,
+                };
+                if !allowed {
+                    self.error(
+                        Diagnostic::error(
+                            codes::NO_MATCHING_SIGNATURE,
+                            format!("EXTRACT from {} has no {field} part", self.target.type_name(&t.ty)),
+                        )
+                        .label(self.span_of(e), "no such part")
+                        .help("extract a part the value has, or CAST it to DATETIME or TIMESTAMP first"),
+                    );
+                    return Typed::unknown();
+                }
                 let ty = match field {
                     DateTimeField::Date => Type::Date,
                     DateTimeField::Datetime => Type::Datetime,
@@ -309,11 +335,19 @@ impl Checker<'_> {
                 self.unify(e, &results, "CASE")
             }
             Expr::Exists { subquery, .. } => {
-                self.check_query(subquery, Some(scope));
+                // Whether rows exist: everything the subquery reads only decides.
+                let (rel, stray) = self.collect(|c| c.check_query(subquery, Some(scope)));
+                self.read_as_filter(stray);
+                self.read_as_filter(rel_lineage(&rel));
                 Typed::new(Type::Bool, false)
             }
             Expr::Subquery(q) => {
-                let rel = self.check_query(q, Some(scope));
+                let (rel, stray) = self.collect(|c| c.check_query(q, Some(scope)));
+                self.read_as_filter(stray);
+                self.read_as_filter(Lineage { sources: Default::default(), filters: rel.filters.clone() });
+                if let [only] = rel.columns.as_slice() {
+                    self.read(only.lineage.clone());
+                }
                 match self.single_column(&rel, e) {
                     Some(t) => Typed::new(t.ty, true),
                     None => Typed::unknown(),
@@ -616,6 +650,16 @@ impl Checker<'_> {
                         c.rel == Some(r) && c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&parts[1].value))
                     });
                     let Some(ci) = col else {
+                        if s.rels[r].value_table {
+                            // `item.category` on an UNNEST of STRUCTs: a field of the element.
+                            let fields = s
+                                .cols
+                                .iter()
+                                .filter(|c| c.rel == Some(r))
+                                .map(|c| Field { name: c.name.clone(), ty: c.typed.ty.clone() });
+                            let element = Typed::new(Type::Struct(fields.collect()), false);
+                            return parts[1..].iter().fold(element, |t, f| self.field(t, f));
+                        }
                         let names: Vec<&str> =
                             s.cols.iter().filter(|c| c.rel == Some(r)).filter_map(|c| c.name.as_deref()).collect();
                         let mut d = Diagnostic::error(
@@ -630,7 +674,7 @@ impl Checker<'_> {
                         self.error(d);
                         return Typed::unknown();
                     };
-                    let t = self.column(s, ci, depth, &parts[1], ctx);
+                    let t = self.column(s, ci, depth, &parts[1], &parts[2..], ctx);
                     return parts[2..].iter().fold(t, |t, f| self.field(t, f));
                 }
             }
@@ -642,7 +686,7 @@ impl Checker<'_> {
                 .collect();
             match matches.as_slice() {
                 [ci] => {
-                    let t = self.column(s, *ci, depth, &parts[0], ctx);
+                    let t = self.column(s, *ci, depth, &parts[0], &parts[1..], ctx);
                     return parts[1..].iter().fold(t, |t, f| self.field(t, f));
                 }
                 [_, ..] => {
@@ -671,7 +715,8 @@ impl Checker<'_> {
                     .iter()
                     .find(|c| c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&parts[0].value)))
                 {
-                    let t = c.typed.clone();
+                    let (t, lineage) = (c.typed.clone(), c.lineage.clone());
+                    self.read(lineage);
                     return parts[1..].iter().fold(t, |t, f| self.field(t, f));
                 }
             }
@@ -684,6 +729,9 @@ impl Checker<'_> {
                         .filter(|c| c.rel == Some(r))
                         .map(|c| Field { name: c.name.clone(), ty: c.typed.ty.clone() })
                         .collect();
+                    let row: Vec<Lineage> =
+                        s.cols.iter().filter(|c| c.rel == Some(r)).map(|c| c.lineage.clone()).collect();
+                    row.into_iter().for_each(|l| self.read(l));
                     return Typed::new(if s.rels[r].opaque { Type::Unknown } else { Type::Struct(fields) }, false);
                 }
             }
@@ -719,8 +767,11 @@ impl Checker<'_> {
         Typed::unknown()
     }
 
-    /// A column read, with the GROUP BY check for the local scope.
-    fn column(&mut self, s: &Scope, ci: usize, depth: usize, at: &Ident, ctx: Ctx) -> Typed {
+    /// A column read (with the STRUCT fields read from it, for lineage),
+    /// with the GROUP BY check for the local scope.
+    fn column(&mut self, s: &Scope, ci: usize, depth: usize, at: &Ident, fields: &[Ident], ctx: Ctx) -> Typed {
+        let lineage = fields.iter().fold(s.cols[ci].lineage.clone(), |l, f| field_lineage(&l, &f.value));
+        self.read(lineage);
         if depth == 0 {
             if let Some(g) = ctx.grouping {
                 if !ctx.in_aggregate && !g.cols.contains(&ci) && !g.keys.contains(&at.value.to_ascii_lowercase()) {
@@ -834,35 +885,62 @@ impl Checker<'_> {
         if let FunctionArguments::List(l) = &f.args {
             for clause in &l.clauses {
                 if let sqlparser::ast::FunctionArgumentClause::OrderBy(items) = clause {
-                    for o in items {
-                        self.type_expr(&o.expr, scope, arg_ctx);
+                    // The order inside an aggregate only orders.
+                    let ((), order) = self.collect(|c| {
+                        for o in items {
+                            c.type_expr(&o.expr, scope, arg_ctx);
+                        }
+                    });
+                    self.read_as_filter(order);
+                }
+            }
+        }
+        let ((), mut values) = self.collect(|c| {
+            for (i, a) in arg_list.iter().enumerate() {
+                let x = match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x))
+                    | FunctionArg::Named { arg: FunctionArgExpr::Expr(x), .. } => x,
+                    FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => {
+                        count_star = true;
+                        continue;
                     }
+                    _ => continue,
+                };
+                if def.takes_date_part(i) && is_date_part(x) {
+                    args.push(Arg::DatePart);
+                } else {
+                    args.push(Arg::Value(c.type_expr(x, scope, arg_ctx)));
                 }
             }
+        });
+        if def.deidentifying || self.is_deidentifying(&name) {
+            // A hash keeps the lineage but not the classification.
+            values.sources = values.sources.into_iter().map(|o| Origin { deidentified: true, ..o }).collect();
         }
-        for (i, a) in arg_list.iter().enumerate() {
-            let x = match a {
-                FunctionArg::Unnamed(FunctionArgExpr::Expr(x))
-                | FunctionArg::Named { arg: FunctionArgExpr::Expr(x), .. } => x,
-                FunctionArg::Unnamed(FunctionArgExpr::Wildcard) => {
-                    count_star = true;
-                    continue;
-                }
-                _ => continue,
-            };
-            if def.takes_date_part(i) && is_date_part(x) {
-                args.push(Arg::DatePart);
-            } else {
-                args.push(Arg::Value(self.type_expr(x, scope, arg_ctx)));
-            }
-        }
+        self.read(values);
         if let Some(sqlparser::ast::WindowType::WindowSpec(spec)) = &f.over {
-            for x in spec.partition_by.iter().chain(spec.order_by.iter().map(|o| &o.expr)) {
-                self.type_expr(x, scope, ctx);
-            }
+            // A window's partition and order decide which rows a value sees.
+            let ((), window) = self.collect(|c| {
+                for x in spec.partition_by.iter().chain(spec.order_by.iter().map(|o| &o.expr)) {
+                    c.type_expr(x, scope, ctx);
+                }
+            });
+            self.read_as_filter(window);
         }
         if count_star {
             return Typed::new(Type::Int64, false);
+        }
+        if name == "CONCAT" {
+            // GoogleSQL's CONCAT takes any value that casts to STRING.
+            for a in &mut args {
+                if let Arg::Value(t) = a {
+                    if !matches!(t.ty, Type::String(_) | Type::Bytes(_) | Type::Unknown)
+                        && castable(&t.ty, &Type::STRING)
+                    {
+                        *t = Typed::new(Type::STRING, t.nullable);
+                    }
+                }
+            }
         }
         self.apply_call(&name, def, &args, e, safe, windowed, ctx)
     }
@@ -934,6 +1012,13 @@ impl Checker<'_> {
     }
 }
 
+/// Everything a relation's values and rows depend on, as one lineage.
+fn rel_lineage(rel: &super::query::Rel) -> Lineage {
+    let mut all = Lineage { sources: Default::default(), filters: rel.filters.clone() };
+    rel.columns.iter().for_each(|c| all.absorb(c.lineage.clone()));
+    all
+}
+
 fn clause_name(c: Clause) -> &'static str {
     match c {
         Clause::Where => "WHERE",
@@ -995,8 +1080,8 @@ fn castable(from: &Type, to: &Type) -> bool {
     let num = |x: &T| matches!(x, T::Int64 | T::Float64 | T::Numeric(_) | T::BigNumeric(_));
     match (&f, &t) {
         (a, b) if num(a) && num(b) => true,
-        (T::String(_), b) => !matches!(b, T::Struct(_) | T::Array(_) | T::Geography),
-        (a, T::String(_)) => !matches!(a, T::Struct(_) | T::Array(_)),
+        (T::String(_), b) => !matches!(b, T::Struct(_) | T::Array(_) | T::Geography | T::Json),
+        (a, T::String(_)) => !matches!(a, T::Struct(_) | T::Array(_) | T::Json),
         (T::Bool, T::Int64) | (T::Int64, T::Bool) => true,
         (T::Date | T::Datetime | T::Timestamp, T::Date | T::Datetime | T::Timestamp | T::Time) => true,
         (T::Json, b) => matches!(b, T::Int64 | T::Float64 | T::Bool | T::String(_)),

@@ -17,7 +17,7 @@ use crate::diagnostic::Diagnostic;
 use crate::resolve::{InputSource, Mesh, ProductId};
 use crate::span::{Sources, Span};
 use crate::sql::{ParsedQuery, SpanMap};
-use crate::types::{Type, Typed};
+use crate::types::{Lineage, Type, Typed};
 use std::ops::Range;
 
 /// One column of a port's schema.
@@ -37,6 +37,9 @@ pub struct CheckedPort {
     pub inferred: Option<Vec<SchemaColumn>>,
     /// Byte ranges of the query text that name an input, and which input.
     pub relations: Vec<(Range<usize>, usize)>,
+    /// Per inferred column: its lineage, over the product's inputs, and the
+    /// span of the SELECT item that makes it.
+    pub lineage: Option<Vec<(Lineage, Span)>>,
 }
 
 #[derive(Debug)]
@@ -120,19 +123,22 @@ pub fn check_mesh(
                 continue;
             };
             let map = SpanMap { file: parsed.file, source: sources.get(parsed.file) };
-            let mut checker = query::Checker::new(target, &inputs, &unresolved, map);
+            let mut checker = query::Checker::new(target, &inputs, &unresolved, map, &mesh.deidentifying);
             let out = checker.check_port_query(&parsed.query);
             let relations = std::mem::take(&mut checker.relations);
             // A query with errors is not compared with its contract: its
             // columns would only repeat the errors as contract mismatches.
             let broken = checker.diags.iter().any(Diagnostic::is_error);
             diags.append(&mut checker.diags);
+            let lineage =
+                out.as_ref().filter(|_| !broken).map(|cols| cols.iter().map(|c| (c.lineage.clone(), c.span)).collect());
             let inferred = out.filter(|_| !broken).and_then(|cols| {
                 contract::check_output_names(&cols, parsed.file, diags)
                     .then(|| contract::check_contract(product, output, &cols, target, sources, diags))
             });
             let entry = &mut ports[pi][oi];
             entry.relations = relations;
+            entry.lineage = lineage.filter(|_| inferred.is_some());
             if entry.schema.is_none() {
                 entry.schema = inferred.clone();
             }
@@ -157,4 +163,5 @@ pub struct OutColumn {
     pub name: Option<String>,
     pub typed: Typed,
     pub span: Span,
+    pub lineage: Lineage,
 }

@@ -7,12 +7,13 @@ use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::span::Span;
 use crate::sql::SpanMap;
 use crate::target::Target;
-use crate::types::{Literal, Type, Typed};
+use crate::types::{Field, Lineage, Literal, Origin, Type, Typed};
 use sqlparser::ast::{
     Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, ObjectNamePart, OrderByKind, Query, Select, SelectItem,
     SelectItemQualifiedWildcardKind, SetExpr, SetOperator, SetQuantifier, Spanned, TableFactor, TableWithJoins,
     WildcardAdditionalOptions,
 };
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 /// A relation's output: what a table, CTE or subquery gives to FROM.
@@ -22,12 +23,24 @@ pub(super) struct Rel {
     /// The columns are not known (an upstream error, an unsupported table
     /// function): any name resolves, to an unknown type, without error.
     pub opaque: bool,
+    /// Columns that decide which rows the relation has (WHERE, JOIN ON,
+    /// GROUP BY, QUALIFY of the query that made it).
+    pub filters: BTreeSet<Origin>,
+    /// An UNNEST of STRUCTs: its alias names the element, its columns are fields.
+    pub value_table: bool,
+}
+
+impl Rel {
+    pub fn unknown() -> Rel {
+        Rel { columns: vec![], opaque: true, filters: BTreeSet::new(), value_table: false }
+    }
 }
 
 #[derive(Debug)]
 pub(super) struct ScopeRel {
     pub alias: Option<String>,
     pub opaque: bool,
+    pub value_table: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -40,6 +53,7 @@ pub(super) struct ScopeCol {
     pub star: bool,
     /// Reachable by its bare name (USING hides the two sides' copies).
     pub unqualified: bool,
+    pub lineage: Lineage,
 }
 
 /// The names visible to an expression: the FROM clause of one SELECT, and
@@ -113,6 +127,10 @@ pub(crate) struct Checker<'a> {
     pub depth: usize,
     /// Whether the too-deep error was reported (once per query).
     pub too_deep: bool,
+    /// The lineage of what is being typed: every column read lands here.
+    reads: Lineage,
+    /// Functions the mesh declares de-identifying, beyond the catalog's.
+    deidentifying: &'a BTreeSet<String>,
 }
 
 pub(super) fn canonical(e: &Expr) -> String {
@@ -129,8 +147,10 @@ impl<'a> Checker<'a> {
         inputs: &'a [InputSchema],
         unresolved: &'a [bool],
         map: SpanMap<'a>,
+        deidentifying: &'a BTreeSet<String>,
     ) -> Checker<'a> {
         Checker {
+            deidentifying,
             target,
             inputs,
             unresolved,
@@ -140,6 +160,7 @@ impl<'a> Checker<'a> {
             ctes: vec![],
             depth: 0,
             too_deep: false,
+            reads: Lineage::default(),
         }
     }
 
@@ -149,6 +170,29 @@ impl<'a> Checker<'a> {
 
     pub fn id_span(&self, ident: &Ident) -> Span {
         self.map.span(ident.span)
+    }
+
+    /// Runs `f` and gives the lineage of what it read, apart from what the
+    /// caller is reading.
+    pub fn collect<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> (T, Lineage) {
+        let outer = std::mem::take(&mut self.reads);
+        let value = f(self);
+        (value, std::mem::replace(&mut self.reads, outer))
+    }
+
+    pub fn is_deidentifying(&self, name: &str) -> bool {
+        self.deidentifying.contains(name)
+    }
+
+    /// Adds lineage to what is being read.
+    pub fn read(&mut self, lineage: Lineage) {
+        self.reads.absorb(lineage);
+    }
+
+    /// Adds lineage that only decides rows (a subquery's filters, a window's keys).
+    pub fn read_as_filter(&mut self, lineage: Lineage) {
+        let all = lineage.into_filters();
+        self.reads.filters.extend(all);
     }
 
     /// A bare identifier that the target reserves (sqlparser may accept it).
@@ -173,7 +217,14 @@ impl<'a> Checker<'a> {
     /// The whole query of a port; None when its columns cannot be known.
     pub fn check_port_query(&mut self, q: &Query) -> Option<Vec<OutColumn>> {
         let rel = self.check_query(q, None);
-        (!rel.opaque).then_some(rel.columns)
+        if rel.opaque {
+            return None;
+        }
+        let mut columns = rel.columns;
+        for c in &mut columns {
+            c.lineage.filters.extend(rel.filters.iter().cloned());
+        }
+        Some(columns)
     }
 
     pub fn check_query(&mut self, q: &Query, parent: Option<&Scope>) -> Rel {
@@ -194,7 +245,7 @@ impl<'a> Checker<'a> {
                         .label(self.id_span(&cte.alias.name), "recursive")
                         .help("its columns are treated as unknown; write its types into the port's contract"),
                     );
-                    Rel { columns: vec![], opaque: true }
+                    Rel::unknown()
                 } else {
                     let mut rel = self.check_query(&cte.query, parent);
                     rename_columns(&mut rel, &cte.alias.columns);
@@ -267,13 +318,13 @@ impl<'a> Checker<'a> {
                 let mut columns: Vec<OutColumn> = vec![];
                 for row in &values.rows {
                     for (i, e) in row.iter().enumerate() {
-                        let t = self.type_expr(e, &scope, Ctx::plain(Clause::Other));
+                        let (t, lineage) = self.collect(|c| c.type_expr(e, &scope, Ctx::plain(Clause::Other)));
                         if i >= columns.len() {
-                            columns.push(OutColumn { name: None, typed: t, span: self.span_of(e) });
+                            columns.push(OutColumn { name: None, typed: t, span: self.span_of(e), lineage });
                         }
                     }
                 }
-                Rel { columns, opaque: false }
+                Rel { columns, opaque: false, filters: BTreeSet::new(), value_table: false }
             }
             other => {
                 self.error(
@@ -281,14 +332,14 @@ impl<'a> Checker<'a> {
                         .label(self.span_of(other), "not a SELECT")
                         .help("a port's query only reads; dpc generates the statements that write"),
                 );
-                Rel { columns: vec![], opaque: true }
+                Rel::unknown()
             }
         }
     }
 
     fn unify_set_operation(&mut self, op: &SetOperator, l: Rel, r: Rel, span: Span) -> Rel {
         if l.opaque || r.opaque {
-            return Rel { columns: l.columns, opaque: true };
+            return Rel { columns: l.columns, opaque: true, filters: l.filters, value_table: false };
         }
         if l.columns.len() != r.columns.len() {
             self.error(
@@ -299,8 +350,10 @@ impl<'a> Checker<'a> {
                 .label(span, "branches of different width")
                 .help("select the same number of columns in every branch"),
             );
-            return Rel { columns: l.columns, opaque: false };
+            return Rel { columns: l.columns, opaque: false, filters: l.filters, value_table: false };
         }
+        let mut filters = l.filters.clone();
+        filters.extend(r.filters.iter().cloned());
         let mut columns = vec![];
         for (a, b) in l.columns.iter().zip(&r.columns) {
             let ty = match self.target.supertype(&[&a.typed, &b.typed]) {
@@ -325,9 +378,11 @@ impl<'a> Checker<'a> {
             };
             let literal = if a.typed.literal == b.typed.literal { a.typed.literal } else { Literal::No };
             let typed = Typed { ty, nullable: a.typed.nullable || b.typed.nullable, literal };
-            columns.push(OutColumn { name: a.name.clone(), typed, span: a.span });
+            let mut lineage = a.lineage.clone();
+            lineage.absorb(b.lineage.clone());
+            columns.push(OutColumn { name: a.name.clone(), typed, span: a.span, lineage });
         }
-        Rel { columns, opaque: false }
+        Rel { columns, opaque: false, filters, value_table: false }
     }
 
     /// ORDER BY after a set operation: names and ordinals of output columns.
@@ -339,7 +394,7 @@ impl<'a> Checker<'a> {
     ) {
         let Some(items) = order_by else { return };
         let mut scope = Scope::new(parent);
-        scope.rels.push(ScopeRel { alias: None, opaque: rel.opaque });
+        scope.rels.push(ScopeRel { alias: None, opaque: rel.opaque, value_table: false });
         for c in &rel.columns {
             scope.cols.push(ScopeCol {
                 name: c.name.clone(),
@@ -347,6 +402,7 @@ impl<'a> Checker<'a> {
                 rel: Some(0),
                 star: true,
                 unqualified: true,
+                lineage: c.lineage.clone(),
             });
         }
         for item in items {
@@ -483,12 +539,15 @@ impl<'a> Checker<'a> {
                 scope.cols[i].star = false;
                 scope.cols[i].unqualified = false;
             }
+            let mut lineage = scope.cols[l].lineage.clone();
+            lineage.absorb(scope.cols[r].lineage.clone());
             merged.push(ScopeCol {
                 name: scope.cols[l].name.clone(),
                 typed: Typed::new(ty, nullable),
                 rel: None,
                 star: true,
                 unqualified: true,
+                lineage,
             });
         }
         // Merged columns come first in `SELECT *`, as in GoogleSQL.
@@ -516,12 +575,21 @@ impl<'a> Checker<'a> {
             scope.cols.iter_mut().for_each(|c| c.typed.nullable = true);
         }
         let nullable = matches!(kind, JoinKind::Left | JoinKind::Full);
-        scope.rels.push(ScopeRel { alias: alias.map(|a| a.value), opaque: rel.opaque });
+        scope.rels.push(ScopeRel { alias: alias.map(|a| a.value), opaque: rel.opaque, value_table: rel.value_table });
+        // The item's own filters decide the rows of the SELECT that reads it.
+        self.read_as_filter(Lineage { sources: BTreeSet::new(), filters: rel.filters });
         for c in rel.columns {
             let mut typed = c.typed;
             typed.nullable |= nullable;
             typed.literal = Literal::No;
-            scope.cols.push(ScopeCol { name: c.name, typed, rel: Some(rel_index), star: true, unqualified: true });
+            scope.cols.push(ScopeCol {
+                name: c.name,
+                typed,
+                rel: Some(rel_index),
+                star: true,
+                unqualified: true,
+                lineage: c.lineage,
+            });
         }
     }
 
@@ -540,9 +608,9 @@ impl<'a> Checker<'a> {
                 // `FROM t, t.items`: an array of an earlier FROM item, unnested.
                 if parts.len() >= 2 && scope.rel(&parts[0].value).is_some() {
                     let path = Expr::CompoundIdentifier(parts.iter().map(|i| (*i).clone()).collect());
-                    let typed = self.type_expr(&path, scope, Ctx::plain(Clause::Other));
+                    let (typed, lineage) = self.collect(|c| c.type_expr(&path, scope, Ctx::plain(Clause::Other)));
                     let alias = alias.as_ref().map(|a| a.name.clone()).or_else(|| parts.last().map(|i| (*i).clone()));
-                    return (alias.clone(), self.unnest_rel(&typed, alias.as_ref(), None, self.span_of(name)));
+                    return (alias.clone(), self.unnest_rel(&typed, lineage, alias.as_ref(), None, self.span_of(name)));
                 }
                 (alias_ident, self.table_rel(name))
             }
@@ -560,18 +628,19 @@ impl<'a> Checker<'a> {
             }
             TableFactor::UNNEST { alias, array_exprs, with_offset, with_offset_alias, .. } => {
                 let span = self.span_of(factor);
-                let typed: Vec<Typed> =
-                    array_exprs.iter().map(|e| self.type_expr(e, scope, Ctx::plain(Clause::Other))).collect();
+                let (typed, lineage) = self.collect(|c| {
+                    array_exprs.iter().map(|e| c.type_expr(e, scope, Ctx::plain(Clause::Other))).collect::<Vec<Typed>>()
+                });
                 let alias_ident = alias.as_ref().map(|a| a.name.clone());
                 let offset = with_offset.then(|| with_offset_alias.clone().map_or("offset".to_string(), |a| a.value));
                 let rel = match typed.as_slice() {
-                    [t] => self.unnest_rel(t, alias_ident.as_ref(), offset, span),
-                    _ => Rel { columns: vec![], opaque: true },
+                    [t] => self.unnest_rel(t, lineage, alias_ident.as_ref(), offset, span),
+                    _ => Rel::unknown(),
                 };
                 (alias_ident, rel)
             }
             TableFactor::NestedJoin { table_with_joins, alias } => {
-                let inner = self.build_from(std::slice::from_ref(table_with_joins), None);
+                let (inner, rows) = self.collect(|c| c.build_from(std::slice::from_ref(table_with_joins), None));
                 let columns = inner
                     .cols
                     .iter()
@@ -580,9 +649,11 @@ impl<'a> Checker<'a> {
                         name: c.name.clone(),
                         typed: c.typed.clone(),
                         span: Span::new(self.map.file, 0..0),
+                        lineage: c.lineage.clone(),
                     })
                     .collect();
-                (alias.as_ref().map(|a| a.name.clone()), Rel { columns, opaque: inner.opaque() })
+                let rel = Rel { columns, opaque: inner.opaque(), filters: rows.into_filters(), value_table: false };
+                (alias.as_ref().map(|a| a.name.clone()), rel)
             }
             TableFactor::Pivot { table, alias, .. } | TableFactor::Unpivot { table, alias, .. } => {
                 // The source is checked (its tables and names are reported);
@@ -593,7 +664,7 @@ impl<'a> Checker<'a> {
                         .label(self.span_of(factor), "columns unknown")
                         .help("its columns are treated as unknown; declare the port's columns in its contract"),
                 );
-                (alias.as_ref().map(|a| a.name.clone()), Rel { columns: vec![], opaque: true })
+                (alias.as_ref().map(|a| a.name.clone()), Rel::unknown())
             }
             other => {
                 self.error(
@@ -607,15 +678,22 @@ impl<'a> Checker<'a> {
                     | TableFactor::TableFunction { alias, .. } => alias.as_ref().map(|a| a.name.clone()),
                     _ => None,
                 };
-                (alias, Rel { columns: vec![], opaque: true })
+                (alias, Rel::unknown())
             }
         }
     }
 
-    fn unnest_rel(&mut self, array: &Typed, alias: Option<&Ident>, offset: Option<String>, span: Span) -> Rel {
+    fn unnest_rel(
+        &mut self,
+        array: &Typed,
+        lineage: Lineage,
+        alias: Option<&Ident>,
+        offset: Option<String>,
+        span: Span,
+    ) -> Rel {
         let elem = match &array.ty {
             Type::Array(e) => (**e).clone(),
-            Type::Unknown => return Rel { columns: vec![], opaque: true },
+            Type::Unknown => return Rel::unknown(),
             other => {
                 self.error(
                     Diagnostic::error(
@@ -625,24 +703,38 @@ impl<'a> Checker<'a> {
                     .label(span, "not an array")
                     .help("UNNEST an ARRAY column or expression"),
                 );
-                return Rel { columns: vec![], opaque: true };
+                return Rel::unknown();
             }
         };
+        let value_table = matches!(elem, Type::Struct(_));
         let mut columns = vec![];
         match &elem {
             // A STRUCT element is a value table: its fields are the columns, and
             // the alias alone names the whole element.
             Type::Struct(fields) => {
                 for f in fields {
-                    columns.push(OutColumn { name: f.name.clone(), typed: Typed::new(f.ty.clone(), true), span });
+                    let lineage = f.name.as_deref().map_or_else(|| lineage.clone(), |n| field_lineage(&lineage, n));
+                    columns.push(OutColumn {
+                        name: f.name.clone(),
+                        typed: Typed::new(f.ty.clone(), true),
+                        span,
+                        lineage,
+                    });
                 }
             }
-            _ => columns.push(OutColumn { name: alias.map(|a| a.value.clone()), typed: Typed::new(elem, true), span }),
+            _ => columns.push(OutColumn {
+                name: alias.map(|a| a.value.clone()),
+                typed: Typed::new(elem, true),
+                span,
+                lineage: lineage.clone(),
+            }),
         }
         if let Some(o) = offset {
-            columns.push(OutColumn { name: Some(o), typed: Typed::new(Type::Int64, false), span });
+            // The offset is a position: it depends on the array's order, not its values.
+            let position = Lineage { sources: BTreeSet::new(), filters: lineage.clone().into_filters() };
+            columns.push(OutColumn { name: Some(o), typed: Typed::new(Type::Int64, false), span, lineage: position });
         }
-        Rel { columns, opaque: false }
+        Rel { columns, opaque: false, filters: BTreeSet::new(), value_table }
     }
 
     /// A table name: a CTE in scope, or one of the product's inputs.
@@ -656,7 +748,7 @@ impl<'a> Checker<'a> {
             if let Some(i) = self.inputs.iter().position(|inp| inp.name.eq_ignore_ascii_case(&single.value)) {
                 self.relations.push((span.range(), i));
                 if self.unresolved[i] {
-                    return Rel { columns: vec![], opaque: true };
+                    return Rel::unknown();
                 }
                 let columns = self.inputs[i]
                     .columns
@@ -665,9 +757,17 @@ impl<'a> Checker<'a> {
                         name: Some(c.name.clone()),
                         typed: Typed::new(c.ty.unparameterized(), c.nullable),
                         span,
+                        lineage: Lineage {
+                            sources: BTreeSet::from([Origin {
+                                input: i as u32,
+                                column: c.name.clone(),
+                                deidentified: false,
+                            }]),
+                            filters: BTreeSet::new(),
+                        },
                     })
                     .collect();
-                return Rel { columns, opaque: false };
+                return Rel { columns, opaque: false, filters: BTreeSet::new(), value_table: false };
             }
         }
         let written = parts.iter().map(|p| p.value.as_str()).collect::<Vec<_>>().join(".");
@@ -688,7 +788,7 @@ impl<'a> Checker<'a> {
                 .label(span, "not an input of this product or a CTE")
                 .help(help),
         );
-        Rel { columns: vec![], opaque: true }
+        Rel::unknown()
     }
 
     // ---------------------------------------------------------------- SELECT
@@ -715,6 +815,31 @@ impl<'a> Checker<'a> {
             });
             self.foreign_syntax(at, "SELECT TOP", "write `LIMIT n` after the query instead");
         }
+        // Everything read outside the SELECT items (FROM items' own filters,
+        // ON, WHERE, GROUP BY, HAVING, QUALIFY, ORDER BY) decides rows.
+        let ((mut columns, opaque), rows) = self.collect(|c| c.check_select_body(sel, parent, order_by));
+        use sqlparser::ast::ValueTableMode as V;
+        match sel.value_table_mode {
+            // One column: the row as a STRUCT, or the only column's value.
+            Some(V::AsStruct | V::DistinctAsStruct) if !columns.is_empty() => {
+                let fields = columns.iter().map(|c| Field { name: c.name.clone(), ty: c.typed.ty.clone() }).collect();
+                let mut lineage = Lineage::default();
+                columns.iter().for_each(|c| lineage.absorb(c.lineage.clone()));
+                let span = columns[0].span;
+                columns = vec![OutColumn { name: None, typed: Typed::new(Type::Struct(fields), false), span, lineage }];
+            }
+            Some(V::AsValue | V::DistinctAsValue) => columns.truncate(1),
+            _ => {}
+        }
+        Rel { columns, opaque, filters: rows.into_filters(), value_table: false }
+    }
+
+    fn check_select_body(
+        &mut self,
+        sel: &Select,
+        parent: Option<&Scope>,
+        order_by: Option<&[sqlparser::ast::OrderByExpr]>,
+    ) -> (Vec<OutColumn>, bool) {
         let scope = self.build_from(&sel.from, parent);
         if let Some(w) = &sel.selection {
             let t = self.type_expr(w, &scope, Ctx::plain(Clause::Where));
@@ -765,7 +890,20 @@ impl<'a> Checker<'a> {
                 }
                 // An output alias, else an expression over FROM.
                 if let Expr::Identifier(id) = e {
-                    if columns.iter().any(|c| c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&id.value))) {
+                    if let Some(c) =
+                        columns.iter().find(|c| c.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&id.value)))
+                    {
+                        if !self.target.orderable(&c.typed.ty) {
+                            let ty = self.target.type_name(&c.typed.ty);
+                            self.error(
+                                Diagnostic::error(
+                                    codes::TYPE_MISMATCH,
+                                    format!("cannot ORDER BY a value of type {ty}"),
+                                )
+                                .label(self.span_of(e), "not orderable")
+                                .help("order by a field or a scalar derived from it"),
+                            );
+                        }
                         continue;
                     }
                 }
@@ -782,14 +920,14 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        Rel {
+        (
             columns,
-            opaque: scope.opaque()
+            scope.opaque()
                 && sel
                     .projection
                     .iter()
                     .any(|i| matches!(i, SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))),
-        }
+        )
     }
 
     fn build_grouping(&mut self, sel: &Select, scope: &Scope, exprs: &[&Expr], all: bool, grouping: &mut Grouping) {
@@ -888,21 +1026,18 @@ impl<'a> Checker<'a> {
         for item in &sel.projection {
             match item {
                 SelectItem::UnnamedExpr(e) => {
-                    let typed = self.type_expr(e, scope, ctx);
-                    out.push(OutColumn { name: implicit_name(e), typed, span: self.span_of(e) });
+                    let (typed, lineage) = self.collect(|c| c.type_expr(e, scope, ctx));
+                    out.push(OutColumn { name: implicit_name(e), typed, span: self.span_of(e), lineage });
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
                     self.check_ident(alias);
-                    let typed = self.type_expr(expr, scope, ctx);
-                    out.push(OutColumn {
-                        name: Some(alias.value.clone()),
-                        typed,
-                        span: self.span_of(expr).to(self.id_span(alias)),
-                    });
+                    let (typed, lineage) = self.collect(|c| c.type_expr(expr, scope, ctx));
+                    let span = self.span_of(expr).to(self.id_span(alias));
+                    out.push(OutColumn { name: Some(alias.value.clone()), typed, span, lineage });
                 }
                 SelectItem::ExprWithAliases { expr, .. } => {
-                    let typed = self.type_expr(expr, scope, ctx);
-                    out.push(OutColumn { name: None, typed, span: self.span_of(expr) });
+                    let (typed, lineage) = self.collect(|c| c.type_expr(expr, scope, ctx));
+                    out.push(OutColumn { name: None, typed, span: self.span_of(expr), lineage });
                 }
                 SelectItem::Wildcard(opts) => {
                     let span = self.map.span(opts.wildcard_token.0.span);
@@ -935,16 +1070,16 @@ impl<'a> Checker<'a> {
                             }
                             // `s.*` on a STRUCT column expands its fields.
                             let path = Expr::CompoundIdentifier(parts.iter().map(|i| (*i).clone()).collect());
-                            let t = if let [single] = parts.as_slice() {
-                                self.type_expr(&Expr::Identifier((*single).clone()), scope, ctx)
-                            } else {
-                                self.type_expr(&path, scope, ctx)
+                            let target = match parts.as_slice() {
+                                [single] => Expr::Identifier((*single).clone()),
+                                _ => path,
                             };
-                            self.expand_struct(&t, span, &mut out);
+                            let (t, lineage) = self.collect(|c| c.type_expr(&target, scope, ctx));
+                            self.expand_struct(&t, lineage, span, &mut out);
                         }
                         SelectItemQualifiedWildcardKind::Expr(e) => {
-                            let t = self.type_expr(e, scope, ctx);
-                            self.expand_struct(&t, span, &mut out);
+                            let (t, lineage) = self.collect(|c| c.type_expr(e, scope, ctx));
+                            self.expand_struct(&t, lineage, span, &mut out);
                         }
                     }
                 }
@@ -953,11 +1088,15 @@ impl<'a> Checker<'a> {
         out
     }
 
-    fn expand_struct(&mut self, t: &Typed, span: Span, out: &mut Vec<OutColumn>) {
+    fn expand_struct(&mut self, t: &Typed, lineage: Lineage, span: Span, out: &mut Vec<OutColumn>) {
         match &t.ty {
             Type::Struct(fields) => {
                 for f in fields {
-                    out.push(OutColumn { name: f.name.clone(), typed: Typed::new(f.ty.clone(), true), span });
+                    let lineage = match &f.name {
+                        Some(n) => field_lineage(&lineage, n),
+                        None => lineage.clone(),
+                    };
+                    out.push(OutColumn { name: f.name.clone(), typed: Typed::new(f.ty.clone(), true), span, lineage });
                 }
             }
             Type::Unknown => {}
@@ -1010,10 +1149,10 @@ impl<'a> Checker<'a> {
                 self.error(d);
             }
         }
-        let mut replaced: Vec<(String, Typed, Span)> = vec![];
+        let mut replaced: Vec<(String, Typed, Span, Lineage)> = vec![];
         if let Some(rep) = &opts.opt_replace {
             for r in &rep.items {
-                let t = self.type_expr(&r.expr, scope, ctx);
+                let (t, lineage) = self.collect(|c| c.type_expr(&r.expr, scope, ctx));
                 if !has(&r.column_name.value) && !any_opaque {
                     self.error(
                         Diagnostic::error(
@@ -1024,7 +1163,7 @@ impl<'a> Checker<'a> {
                         .help("REPLACE only replaces columns that `*` selects"),
                     );
                 }
-                replaced.push((r.column_name.value.clone(), t, self.span_of(&r.expr)));
+                replaced.push((r.column_name.value.clone(), t, self.span_of(&r.expr), lineage));
             }
         }
         for &i in cols {
@@ -1033,10 +1172,10 @@ impl<'a> Checker<'a> {
             if name.as_deref().is_some_and(|n| excluded.iter().any(|e| e.value.eq_ignore_ascii_case(n))) {
                 continue;
             }
-            if let Some((_, t, s)) =
-                replaced.iter().find(|(n, _, _)| name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
+            if let Some((_, t, s, l)) =
+                replaced.iter().find(|(n, _, _, _)| name.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(n)))
             {
-                out.push(OutColumn { name, typed: t.clone(), span: *s });
+                out.push(OutColumn { name, typed: t.clone(), span: *s, lineage: l.clone() });
                 continue;
             }
             if let Some(g) = ctx.grouping {
@@ -1055,7 +1194,7 @@ impl<'a> Checker<'a> {
                     return;
                 }
             }
-            out.push(OutColumn { name, typed: c.typed.clone(), span });
+            out.push(OutColumn { name, typed: c.typed.clone(), span, lineage: c.lineage.clone() });
         }
     }
 
@@ -1122,6 +1261,17 @@ fn rename_columns(rel: &mut Rel, names: &[sqlparser::ast::TableAliasColumnDef]) 
     for (c, n) in rel.columns.iter_mut().zip(names) {
         c.name = Some(n.name.value.clone());
     }
+}
+
+/// The lineage of a STRUCT field: where the struct is one column read as
+/// is, the field is named (`device.category`); otherwise the struct's.
+pub(super) fn field_lineage(lineage: &Lineage, field: &str) -> Lineage {
+    let mut out = lineage.clone();
+    if lineage.sources.len() == 1 {
+        out.sources =
+            lineage.sources.iter().map(|o| Origin { column: format!("{}.{field}", o.column), ..o.clone() }).collect();
+    }
+    out
 }
 
 /// `GROUP BY 2`: the SELECT item number, for integer literals.
