@@ -80,6 +80,9 @@ codes! {
     CONTRACT_NULLABLE = "DPC0354", "a required column may be NULL";
     CONTRACT_PRECISION = "DPC0355", "a column loses precision when stored";
     NO_CONTRACT = "DPC0356", "an output port declares no columns";
+    CLASSIFICATION_UNDECLARED = "DPC0401", "a column carries a classification it does not declare";
+    CLASSIFICATION_CEILING = "DPC0402", "a product holds a classification above its ceiling";
+    UNKNOWN_CLASSIFICATION = "DPC0403", "a classification label the mesh does not define";
     INTERNAL = "DPC0901", "an internal error in dpc";
 }
 

@@ -9,6 +9,7 @@ pub mod codes;
 pub mod diagnostic;
 pub mod emit;
 pub mod init;
+pub mod lineage;
 pub mod load;
 pub mod resolve;
 pub mod span;
@@ -76,9 +77,10 @@ fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
         })
         .collect();
     let checked = check::check_mesh(&mesh, &queries, &sources, &mut diags);
+    let traced = lineage::trace_mesh(&mesh, &checked, &mut diags);
     diagnostic::sort(&mut diags, &sources);
     let artifacts = if emit_artifacts && !diags.iter().any(Diagnostic::is_error) {
-        match emit::emit_mesh(&mesh, &checked, &sources) {
+        match emit::emit_mesh(&mesh, &checked, &traced, &sources) {
             Ok(a) => Some(a),
             Err(e) => {
                 // A template or naming bug in dpc itself, not in the mesh.

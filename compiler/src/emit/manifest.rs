@@ -3,8 +3,9 @@
 
 use super::{own_input_table, port_table};
 use crate::check::CheckedMesh;
+use crate::lineage::{ColumnLineage, ColumnRef, MeshLineage};
 use crate::load::InputKind;
-use crate::resolve::{InputSource, Mesh};
+use crate::resolve::{InputSource, Mesh, ProductId};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -73,7 +74,60 @@ struct ColumnEntry {
 #[derive(Serialize)]
 struct Lineage<'a> {
     products: Vec<Edge<'a>>,
-    columns: Vec<serde_json::Value>,
+    columns: Vec<ColumnLineageEntry<'a>>,
+}
+
+#[derive(Serialize)]
+struct ColumnLineageEntry<'a> {
+    column: RefEntry<'a>,
+    sources: Vec<RefEntry<'a>>,
+    filters: Vec<RefEntry<'a>>,
+}
+
+/// `{"product", "port", "column"}` or `{"product", "input", "column"}`.
+#[derive(Serialize)]
+struct RefEntry<'a> {
+    product: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<&'a str>,
+    column: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deidentified: bool,
+}
+
+fn ref_entry<'a>(mesh: &'a Mesh, r: &ColumnRef, deidentified: bool) -> RefEntry<'a> {
+    match r {
+        ColumnRef::Port { product, port, column } => {
+            let p = &mesh.products[product.0 as usize];
+            RefEntry {
+                product: &p.id,
+                port: Some(&p.outputs[*port].name),
+                input: None,
+                column: column.clone(),
+                deidentified,
+            }
+        }
+        ColumnRef::Input { product, input, column } => {
+            let p = &mesh.products[product.0 as usize];
+            RefEntry {
+                product: &p.id,
+                port: None,
+                input: Some(&p.inputs[*input].name),
+                column: column.clone(),
+                deidentified,
+            }
+        }
+    }
+}
+
+fn column_entry<'a>(mesh: &'a Mesh, c: &ColumnLineage) -> ColumnLineageEntry<'a> {
+    ColumnLineageEntry {
+        column: ref_entry(mesh, &ColumnRef::Port { product: c.product, port: c.port, column: c.column.clone() }, false),
+        sources: c.sources.iter().map(|s| ref_entry(mesh, &s.column, s.deidentified)).collect(),
+        filters: c.filters.iter().map(|f| ref_entry(mesh, f, false)).collect(),
+    }
 }
 
 #[derive(Serialize)]
@@ -82,7 +136,7 @@ struct Edge<'a> {
     to: &'a str,
 }
 
-pub fn manifest(mesh: &Mesh, checked: &CheckedMesh) -> Result<String, String> {
+pub fn manifest(mesh: &Mesh, checked: &CheckedMesh, lineage: &MeshLineage) -> Result<String, String> {
     let mut products = vec![];
     for (pi, p) in mesh.products.iter().enumerate() {
         let target = p.target();
@@ -137,7 +191,11 @@ pub fn manifest(mesh: &Mesh, checked: &CheckedMesh) -> Result<String, String> {
                         name: c.name.clone(),
                         ty: target.type_name(&c.ty),
                         nullable: c.nullable,
-                        classification: declared.map(|d| d.classification.clone()).unwrap_or_default(),
+                        classification: lineage
+                            .find(&ColumnRef::Port { product: ProductId(pi as u32), port: oi, column: c.name.clone() })
+                            .map(|l| l.classification.clone())
+                            .or_else(|| declared.map(|d| d.classification.clone()))
+                            .unwrap_or_default(),
                         description: declared.and_then(|d| d.description.clone()),
                     }
                 })
@@ -177,7 +235,7 @@ pub fn manifest(mesh: &Mesh, checked: &CheckedMesh) -> Result<String, String> {
         mesh: &mesh.name,
         dpc_version: env!("CARGO_PKG_VERSION"),
         products,
-        lineage: Lineage { products: edges, columns: vec![] },
+        lineage: Lineage { products: edges, columns: lineage.columns.iter().map(|c| column_entry(mesh, c)).collect() },
     };
     serde_json::to_string_pretty(&manifest).map(|s| s + "\n").map_err(|e| e.to_string())
 }

@@ -6,9 +6,11 @@
 //! its output depends only on its input (sorted, no clocks, no hashes).
 
 pub mod bigquery;
+pub mod graph;
 mod manifest;
 
 use crate::check::{CheckedMesh, CheckedPort, SchemaColumn};
+use crate::lineage::MeshLineage;
 use crate::resolve::{InputSource, Mesh, Product};
 use crate::span::Sources;
 use crate::target::Target;
@@ -68,7 +70,12 @@ pub fn port_table(port: &crate::resolve::Port) -> String {
     format!("{}_v{}", port.name, port.version)
 }
 
-pub fn emit_mesh(mesh: &Mesh, checked: &CheckedMesh, sources: &Sources) -> Result<Vec<Artifact>, String> {
+pub fn emit_mesh(
+    mesh: &Mesh,
+    checked: &CheckedMesh,
+    lineage: &MeshLineage,
+    sources: &Sources,
+) -> Result<Vec<Artifact>, String> {
     let mut artifacts = vec![];
     for (pi, product) in mesh.products.iter().enumerate() {
         let target = product.target();
@@ -76,9 +83,11 @@ pub fn emit_mesh(mesh: &Mesh, checked: &CheckedMesh, sources: &Sources) -> Resul
         let ep = EmitProduct { mesh, product, ports: &checked.ports[pi], sources, inputs, input_columns };
         artifacts.extend(target.emit_product(&ep)?);
     }
-    artifacts.push(Artifact { path: "manifest.json".into(), contents: manifest::manifest(mesh, checked)? });
+    artifacts.push(Artifact { path: "manifest.json".into(), contents: manifest::manifest(mesh, checked, lineage)? });
     artifacts.push(Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) });
     artifacts.push(Artifact { path: "lineage.mmd".into(), contents: lineage_mermaid(mesh) });
+    artifacts.push(Artifact { path: "lineage-columns.dot".into(), contents: graph::columns_dot(mesh, lineage) });
+    artifacts.push(Artifact { path: "lineage-columns.mmd".into(), contents: graph::columns_mermaid(mesh, lineage) });
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(artifacts)
 }

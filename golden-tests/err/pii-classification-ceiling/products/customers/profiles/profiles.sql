@@ -1,0 +1,2 @@
+SELECT account_id AS customer_id, LOWER(email) AS email, country
+FROM accounts

@@ -1,0 +1,2 @@
+SELECT customer_id, email
+FROM profiles

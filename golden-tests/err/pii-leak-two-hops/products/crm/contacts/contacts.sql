@@ -1,0 +1,2 @@
+SELECT customer_id, CONCAT(email, ' (', country, ')') AS contact
+FROM profiles
