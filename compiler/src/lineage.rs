@@ -169,7 +169,7 @@ pub fn trace_mesh(mesh: &Mesh, checked: &CheckedMesh, diags: &mut Vec<Diagnostic
         }
     }
     check_ceilings(mesh, &port_labels, diags);
-    lineage.columns.sort_by(|a, b| (a.product, a.port).cmp(&(b.product, b.port)));
+    lineage.columns.sort_by_key(|c| (c.product, c.port));
     lineage
 }
 
