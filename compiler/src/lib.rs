@@ -34,6 +34,9 @@ pub struct Compilation {
     /// Every port's query output as inferred (`domain.product.port` →
     /// columns with their type in the target's spelling), for tests and tools.
     pub inferred: Vec<(String, Option<Vec<NamedType>>)>,
+    /// The resolved mesh and its column lineage (for `dpc lineage`).
+    pub mesh: Option<resolve::Mesh>,
+    pub lineage: lineage::MeshLineage,
 }
 
 impl Compilation {
@@ -61,7 +64,14 @@ fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
     let (sources, raw, mut diags) = load::load_mesh(tree);
     let Some(mesh) = resolve::resolve_mesh(&raw, &mut diags) else {
         diagnostic::sort(&mut diags, &sources);
-        return Compilation { sources, diagnostics: diags, artifacts: None, inferred: vec![] };
+        return Compilation {
+            sources,
+            diagnostics: diags,
+            artifacts: None,
+            inferred: vec![],
+            mesh: None,
+            lineage: lineage::MeshLineage::default(),
+        };
     };
     let queries: Vec<Vec<Option<sql::ParsedQuery>>> = mesh
         .products
@@ -108,5 +118,5 @@ fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
             })
         })
         .collect();
-    Compilation { sources, diagnostics: diags, artifacts, inferred }
+    Compilation { sources, diagnostics: diags, artifacts, inferred, mesh: Some(mesh), lineage: traced }
 }

@@ -275,3 +275,215 @@ fn check_ceilings(
         }
     }
 }
+
+/// One column in a lineage walk, with what it comes from (upstream) or
+/// what uses it (downstream).
+#[derive(Debug, serde::Serialize)]
+pub struct Node {
+    pub column: String,
+    pub classification: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deidentified: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub filter: bool,
+    pub children: Vec<Node>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Upstream,
+    Downstream,
+}
+
+impl MeshLineage {
+    /// The port columns a selector names: `domain.product`, `domain.product.port`
+    /// or `domain.product.port.column` (a column may be a STRUCT path).
+    pub fn select(&self, mesh: &Mesh, selector: &str) -> Result<Vec<ColumnRef>, String> {
+        let parts: Vec<&str> = selector.splitn(4, '.').collect();
+        let [domain, name, rest @ ..] = parts.as_slice() else {
+            return Err(format!("`{selector}` is not `domain.product[.port[.column]]`"));
+        };
+        let id = format!("{domain}.{name}");
+        let Some(pi) = mesh.products.iter().position(|p| p.id == id) else {
+            let ids: Vec<&str> = mesh.products.iter().map(|p| p.id.as_str()).collect();
+            let hint = did_you_mean(&id, ids.iter().copied()).unwrap_or_default();
+            return Err(format!("no product `{id}` in this mesh {hint}").trim_end().to_string());
+        };
+        let product = ProductId(pi as u32);
+        let p = &mesh.products[pi];
+        let columns: Vec<ColumnRef> = self
+            .columns
+            .iter()
+            .filter(|c| c.product == product)
+            .filter(|c| rest.first().is_none_or(|port| p.outputs[c.port].name == *port))
+            .filter(|c| rest.get(1).is_none_or(|col| c.column.eq_ignore_ascii_case(col)))
+            .map(|c| ColumnRef::Port { product, port: c.port, column: c.column.clone() })
+            .collect();
+        if columns.is_empty() {
+            return Err(format!("`{selector}` names no checked output column"));
+        }
+        Ok(columns)
+    }
+
+    /// The lineage tree of a column, `depth` levels deep (None: all).
+    pub fn walk(
+        &self,
+        mesh: &Mesh,
+        root: &ColumnRef,
+        direction: Direction,
+        depth: Option<usize>,
+        filters: bool,
+    ) -> Node {
+        self.walk_from(mesh, root, direction, depth, filters, false, false, &mut vec![])
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk_from(
+        &self,
+        mesh: &Mesh,
+        at: &ColumnRef,
+        direction: Direction,
+        depth: Option<usize>,
+        filters: bool,
+        deidentified: bool,
+        filter: bool,
+        path: &mut Vec<ColumnRef>,
+    ) -> Node {
+        let classification = match at {
+            ColumnRef::Port { .. } => self.find(at).map(|c| c.classification.clone()).unwrap_or_default(),
+            ColumnRef::Input { product, input, column } => {
+                labels_of(&mesh.products[product.0 as usize].inputs[*input].columns, column)
+            }
+        };
+        let mut node = Node { column: at.display(mesh), classification, deidentified, filter, children: vec![] };
+        if depth == Some(0) || path.contains(at) {
+            return node;
+        }
+        let next: Vec<(ColumnRef, bool, bool)> = match direction {
+            Direction::Upstream => self
+                .find(at)
+                .map(|c| {
+                    let values = c.sources.iter().map(|s| (s.column.clone(), s.deidentified, false));
+                    let rows = c.filters.iter().filter(|_| filters).map(|f| (f.clone(), false, true));
+                    values.chain(rows).collect()
+                })
+                .unwrap_or_default(),
+            Direction::Downstream => self
+                .columns
+                .iter()
+                .flat_map(|c| {
+                    let me = ColumnRef::Port { product: c.product, port: c.port, column: c.column.clone() };
+                    let by_value = c
+                        .sources
+                        .iter()
+                        .find(|s| same_column(&s.column, at))
+                        .map(|s| (me.clone(), s.deidentified, false));
+                    let by_filter =
+                        (filters && c.filters.iter().any(|f| same_column(f, at))).then(|| (me.clone(), false, true));
+                    by_value.or(by_filter)
+                })
+                .collect(),
+        };
+        path.push(at.clone());
+        for (column, deid, filt) in next {
+            node.children.push(self.walk_from(
+                mesh,
+                &column,
+                direction,
+                depth.map(|d| d - 1),
+                filters,
+                deid,
+                filt,
+                path,
+            ));
+        }
+        path.pop();
+        node
+    }
+}
+
+/// Whether a source names a column, or a STRUCT field inside it.
+fn same_column(source: &ColumnRef, column: &ColumnRef) -> bool {
+    match (source, column) {
+        (ColumnRef::Port { product: a, port: p, column: c }, ColumnRef::Port { product: b, port: q, column: d }) => {
+            a == b && p == q && (c.eq_ignore_ascii_case(d) || top(c).eq_ignore_ascii_case(d))
+        }
+        _ => source == column,
+    }
+}
+
+/// A tree as indented text.
+pub fn render_tree(node: &Node) -> String {
+    fn line(node: &Node, prefix: &str, last: bool, root: bool, out: &mut String) {
+        let mut tags = vec![];
+        if !node.classification.is_empty() {
+            tags.push(node.classification.join(", "));
+        }
+        if node.deidentified {
+            tags.push("de-identified".to_string());
+        }
+        if node.filter {
+            tags.push("filter".to_string());
+        }
+        let tags = if tags.is_empty() { String::new() } else { format!("  [{}]", tags.join("; ")) };
+        let branch = if root {
+            ""
+        } else if last {
+            "└── "
+        } else {
+            "├── "
+        };
+        out.push_str(&format!("{prefix}{branch}{}{tags}\n", node.column));
+        let child_prefix =
+            if root { String::new() } else { format!("{prefix}{}", if last { "    " } else { "│   " }) };
+        for (i, c) in node.children.iter().enumerate() {
+            line(c, &child_prefix, i + 1 == node.children.len(), false, out);
+        }
+    }
+    let mut out = String::new();
+    line(node, "", true, true, &mut out);
+    out
+}
+
+/// The edges of trees, for DOT or Mermaid.
+fn tree_edges<'n>(node: &'n Node, out: &mut Vec<(&'n str, &'n str, bool)>, direction: Direction) {
+    for c in &node.children {
+        match direction {
+            Direction::Upstream => out.push((&c.column, &node.column, c.filter)),
+            Direction::Downstream => out.push((&node.column, &c.column, c.filter)),
+        }
+        tree_edges(c, out, direction);
+    }
+}
+
+pub fn render_graph(trees: &[Node], direction: Direction, mermaid: bool) -> String {
+    let mut edges = vec![];
+    trees.iter().for_each(|t| tree_edges(t, &mut edges, direction));
+    edges.sort();
+    edges.dedup();
+    let mut names: Vec<&str> =
+        trees.iter().map(|t| t.column.as_str()).chain(edges.iter().flat_map(|e| [e.0, e.1])).collect();
+    names.sort();
+    names.dedup();
+    let id = |n: &str| names.iter().position(|x| *x == n).unwrap_or(0);
+    let mut out = String::new();
+    if mermaid {
+        out.push_str("flowchart LR\n");
+        for (i, n) in names.iter().enumerate() {
+            out.push_str(&format!("  c{i}[\"{}\"]\n", n.replace('"', "#quot;")));
+        }
+        for (a, b, f) in &edges {
+            out.push_str(&format!("  c{} {} c{}\n", id(a), if *f { "-.->" } else { "-->" }, id(b)));
+        }
+    } else {
+        out.push_str("digraph lineage {\n  rankdir=LR;\n  node [shape=box];\n");
+        for (i, n) in names.iter().enumerate() {
+            out.push_str(&format!("  c{i} [label=\"{}\"];\n", n.replace('\\', "\\\\").replace('"', "\\\"")));
+        }
+        for (a, b, f) in &edges {
+            out.push_str(&format!("  c{} -> c{}{};\n", id(a), id(b), if *f { " [style=dashed]" } else { "" }));
+        }
+        out.push_str("}\n");
+    }
+    out
+}

@@ -1,6 +1,7 @@
 //! The `dpc` command line: the only place that prints or exits.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use dpc::lineage::{render_graph, render_tree, Direction};
 use dpc::{codes, diagnostic, load, Compilation};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,14 @@ struct Cli {
 enum Format {
     Human,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum LineageFormat {
+    Text,
+    Json,
+    Dot,
+    Mermaid,
 }
 
 #[derive(clap::Args)]
@@ -44,6 +53,29 @@ enum Command {
         /// Output directory (default: target/dpc under the mesh root).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Show where a column's values come from (or where they go), across products.
+    Lineage {
+        /// `domain.product`, `domain.product.port` or `domain.product.port.column`.
+        selector: String,
+        /// Where the values come from (the default).
+        #[arg(long, conflicts_with = "downstream")]
+        upstream: bool,
+        /// Which columns use the values.
+        #[arg(long)]
+        downstream: bool,
+        /// How many levels to follow (default: all).
+        #[arg(long, value_name = "N")]
+        depth: Option<usize>,
+        /// Also follow columns that only filter rows (WHERE, JOIN ON, GROUP BY, ...).
+        #[arg(long)]
+        filters: bool,
+        /// The mesh directory (default: the nearest directory with a dpc.toml).
+        #[arg(long, short = 'C', value_name = "DIR")]
+        path: Option<PathBuf>,
+        /// Output: a tree, or JSON, DOT or Mermaid for tools.
+        #[arg(long, value_enum, default_value = "text")]
+        format: LineageFormat,
     },
     /// Explain a diagnostic code, or list every code.
     Explain {
@@ -71,6 +103,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run(&args, None, false),
         Command::Build { mesh, out } => run(&mesh, out, true),
+        Command::Lineage { selector, upstream: _, downstream, depth, filters, path, format } => {
+            let direction = if downstream { Direction::Downstream } else { Direction::Upstream };
+            lineage(&selector, direction, depth, filters, path, format)
+        }
         Command::Explain { code, list, functions } => explain(code, list, functions),
         Command::Init { dir, name } => init(dir, name),
     }
@@ -81,23 +117,59 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool) -> ExitCode {
-    let start = match &args.path {
+/// The mesh root (from `-C` or the current directory up) and its files.
+fn read_mesh(path: &Option<PathBuf>) -> Result<(PathBuf, load::SourceTree), ExitCode> {
+    let start = match path {
         Some(p) => p.clone(),
-        None => match std::env::current_dir() {
-            Ok(d) => d,
-            Err(e) => return usage_error(&format!("cannot read the current directory: {e}")),
-        },
+        None => std::env::current_dir().map_err(|e| usage_error(&format!("cannot read the current directory: {e}")))?,
     };
     let Some(root) = load::find_root(&start) else {
-        return usage_error(&format!(
+        return Err(usage_error(&format!(
             "no dpc.toml in {} or any parent directory (run `dpc init` to create a mesh)",
             start.display()
-        ));
+        )));
     };
-    let tree = match load::read_tree(&root) {
+    let tree = load::read_tree(&root).map_err(|e| usage_error(&e.to_string()))?;
+    Ok((root, tree))
+}
+
+fn lineage(
+    selector: &str,
+    direction: Direction,
+    depth: Option<usize>,
+    filters: bool,
+    path: Option<PathBuf>,
+    format: LineageFormat,
+) -> ExitCode {
+    let (_, tree) = match read_mesh(&path) {
         Ok(t) => t,
-        Err(e) => return usage_error(&e.to_string()),
+        Err(code) => return code,
+    };
+    let c = dpc::compile(tree, false);
+    if c.has_errors() {
+        report(&c, Format::Human);
+        eprintln!("error: lineage needs a mesh without errors");
+        return ExitCode::from(1);
+    }
+    let Some(mesh) = &c.mesh else { return ExitCode::from(1) };
+    let roots = match c.lineage.select(mesh, selector) {
+        Ok(r) => r,
+        Err(e) => return usage_error(&e),
+    };
+    let trees: Vec<_> = roots.iter().map(|r| c.lineage.walk(mesh, r, direction, depth, filters)).collect();
+    match format {
+        LineageFormat::Text => trees.iter().for_each(|t| print!("{}", render_tree(t))),
+        LineageFormat::Json => println!("{}", serde_json::to_string_pretty(&trees).unwrap_or_default()),
+        LineageFormat::Dot => print!("{}", render_graph(&trees, direction, false)),
+        LineageFormat::Mermaid => print!("{}", render_graph(&trees, direction, true)),
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool) -> ExitCode {
+    let (root, tree) = match read_mesh(&args.path) {
+        Ok(t) => t,
+        Err(code) => return code,
     };
     let compilation = dpc::compile(tree, build);
     report(&compilation, args.format);

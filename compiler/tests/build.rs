@@ -126,3 +126,29 @@ fn json_diagnostics_carry_code_file_line_and_labels() {
     assert_eq!(first["help"], "did you mean `order_id`?");
     assert!(doc["errors"].as_u64().unwrap() >= 1);
 }
+
+#[test]
+fn lineage_command_walks_across_products() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop-bigquery");
+    let run = |args: &[&str]| {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_dpc")).arg("lineage").arg("-C").arg(&example).args(args).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, text) = run(&["marketing.email_audience.email_audience.email"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        text,
+        "marketing.email_audience.email_audience.email  [pii]\n\
+         └── customers.profiles.profiles.email  [pii]\n    \
+         └── customers.profiles:accounts.email  [pii]\n"
+    );
+    let (_, down) = run(&["customers.profiles.profiles.email", "--downstream"]);
+    assert!(down.contains("└── marketing.email_audience.email_audience.email"), "{down}");
+    let (_, json) = run(&["fulfillment.shipments.shipments.order_id", "--format", "json", "--depth", "1"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc[0]["children"][0]["column"], "checkout.orders.orders.order_id");
+    assert!(doc[0]["children"][0]["children"].as_array().unwrap().is_empty(), "depth 1 stops there");
+    let (code, _) = run(&["no.such"]);
+    assert_eq!(code, Some(2));
+}

@@ -148,3 +148,50 @@ fn nullability_is_tracked_where_provable() {
     let c = dpc::compile(tree, false);
     assert_eq!(c.diagnostics.iter().map(|d| d.code.0).collect::<Vec<_>>(), ["DPC0354"]);
 }
+
+/// `column <- sources | filters` per output column (input columns as `t.x`).
+fn lineage(sql: &str) -> String {
+    let c = dpc::compile(mesh(sql), false);
+    assert!(!c.has_errors(), "{:?}", c.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>());
+    let m = c.mesh.as_ref().unwrap();
+    let short = |r: &dpc::lineage::ColumnRef| r.display(m).trim_start_matches("d.p:").to_string();
+    c.lineage
+        .columns
+        .iter()
+        .map(|col| {
+            let s: Vec<String> = col
+                .sources
+                .iter()
+                .map(|s| format!("{}{}", short(&s.column), if s.deidentified { "#" } else { "" }))
+                .collect();
+            let f: Vec<String> = col.filters.iter().map(short).collect();
+            format!("{} <- {} | {}", col.column, s.join(" "), f.join(" "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn lineage_separates_values_from_row_filters() {
+    assert_eq!(
+        lineage("SELECT s, SUM(n) OVER (PARTITION BY s ORDER BY d) AS running FROM t WHERE id > 0"),
+        "s <- t.s | t.id; running <- t.n | t.d t.id t.s"
+    );
+    assert_eq!(lineage("SELECT s, COUNT(*) AS c FROM t GROUP BY s"), "s <- t.s | t.s; c <-  | t.s");
+    assert_eq!(
+        lineage("WITH x AS (SELECT id, n FROM t WHERE s = 'a') SELECT id, u.k FROM x JOIN u USING (id)"),
+        "id <- t.id u.id | t.s; k <- u.k | t.s"
+    );
+}
+
+#[test]
+fn lineage_follows_fields_subqueries_and_hashes() {
+    assert_eq!(lineage("SELECT st.x AS x FROM t"), "x <- t.st.x | ");
+    assert_eq!(lineage("SELECT e.k FROM t, UNNEST(a) AS e"), "k <- t.a.k | ");
+    assert_eq!(lineage("SELECT TO_HEX(SHA256(s)) AS h FROM t"), "h <- t.s# | ");
+    assert_eq!(
+        lineage("SELECT id, (SELECT MAX(k) FROM u WHERE u.id = t.id) AS top_k FROM t"),
+        "id <- t.id | ; top_k <- u.k | t.id u.id"
+    );
+    assert_eq!(lineage("SELECT id FROM t UNION ALL SELECT id FROM u"), "id <- t.id u.id | ");
+}
