@@ -161,6 +161,10 @@ pub struct BigQuerySettings {
     pub project: Spanned<String>,
     /// The dataset location (`EU`, `US`, `europe-west3`, ...).
     pub location: Option<Spanned<String>>,
+    /// Data Catalog policy tag of each classification label
+    /// (`projects/P/locations/L/taxonomies/T/policyTags/G`).
+    #[serde(default)]
+    pub policy_tags: Entries<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

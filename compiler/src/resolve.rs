@@ -43,6 +43,8 @@ pub struct Mesh {
 pub struct BigQuerySettings {
     pub project: String,
     pub location: Option<String>,
+    /// Classification label → policy tag resource name.
+    pub policy_tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -341,9 +343,28 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                 );
             }
         }
+        let mut policy_tags = BTreeMap::new();
+        for (label, tag) in &b.policy_tags.0 {
+            let parts: Vec<&str> = tag.get_ref().split('/').collect();
+            let shaped = parts.len() == 8
+                && ["projects", "locations", "taxonomies", "policyTags"]
+                    .iter()
+                    .enumerate()
+                    .all(|(i, k)| parts[2 * i] == *k)
+                && parts.iter().all(|p| !p.is_empty());
+            if !shaped {
+                r.diags.push(
+                    Diagnostic::error(codes::INVALID_SETTING, format!("`{}` is not a policy tag name", tag.get_ref()))
+                        .label(load::span(mesh_file, tag), "not a policy tag")
+                        .help("write the tag's resource name: projects/P/locations/L/taxonomies/T/policyTags/G"),
+                );
+            }
+            policy_tags.insert(label.get_ref().clone(), tag.get_ref().clone());
+        }
         BigQuerySettings {
             project: b.project.get_ref().clone(),
             location: b.location.as_ref().map(|l| l.get_ref().clone()),
+            policy_tags,
         }
     });
 

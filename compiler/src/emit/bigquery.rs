@@ -139,7 +139,13 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
         let table = bq.physical(mesh, product, &port_table(port))?;
         let schema = p.ports[oi].schema.clone().unwrap_or_default();
         let port_id = format!("{}.{}", product.id, port.name);
-        let port_labels = labels(&[("port", port.name.clone()), ("version", format!("v{}", port.version))]);
+        let mut extra = vec![("port", port.name.clone()), ("version", format!("v{}", port.version))];
+        // A label per classification the port's columns carry, so that
+        // catalogs can find sensitive tables.
+        let classes: std::collections::BTreeSet<String> = schema.iter().flat_map(|c| p.labels(oi, &c.name)).collect();
+        let class_keys: Vec<String> = classes.iter().map(|c| format!("contains_{}", label_value(c))).collect();
+        extra.extend(class_keys.iter().map(|k| (k.as_str(), "true".to_string())));
+        let port_labels = labels(&extra);
         let port_description =
             port.description.clone().unwrap_or_else(|| format!("Output port {port_id}, version {}.", port.version));
         if port.materialization != Materialization::View {
@@ -216,6 +222,10 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             }
         };
         artifacts.push(Artifact { path: format!("{dir}/jobs/{}.sql", port.name), contents: job });
+        if port.materialization != Materialization::View {
+            let schema_json = table_schema(bq, p, oi, &schema, mesh);
+            artifacts.push(Artifact { path: format!("{dir}/schema/{}.json", port.name), contents: schema_json });
+        }
         if let Some(checks) = checks(bq, &env, port, &port_id, &table.quoted, &product_file)? {
             artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.name), contents: checks });
         }
@@ -230,6 +240,74 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
     )?;
     artifacts.push(Artifact { path: format!("{dir}/ddl.sql"), contents: ddl });
     Ok(artifacts)
+}
+
+/// The table's schema in the JSON form that `bq update --schema` and
+/// Terraform take, with each classified column's policy tags.
+fn table_schema(
+    bq: &BigQuery,
+    p: &EmitProduct,
+    port: usize,
+    schema: &[SchemaColumn],
+    mesh: &crate::resolve::Mesh,
+) -> String {
+    let tags = mesh.bigquery.as_ref().map(|b| &b.policy_tags);
+    let declared = p.product.outputs[port].columns.as_ref();
+    let fields: Vec<serde_json::Value> = schema
+        .iter()
+        .map(|c| {
+            let d = declared.and_then(|cols| cols.iter().find(|x| x.name.eq_ignore_ascii_case(&c.name)));
+            let mut f =
+                json_field(bq, &c.name, &c.ty, d.is_some_and(|d| d.required), d.and_then(|d| d.description.as_deref()));
+            let names: Vec<String> =
+                p.labels(port, &c.name).iter().filter_map(|l| tags.and_then(|t| t.get(l)).cloned()).collect();
+            if !names.is_empty() {
+                f["policyTags"] = serde_json::json!({ "names": names });
+            }
+            f
+        })
+        .collect();
+    serde_json::to_string_pretty(&fields).unwrap_or_default() + "\n"
+}
+
+/// One field of a BigQuery JSON schema.
+fn json_field(bq: &BigQuery, name: &str, ty: &Type, required: bool, description: Option<&str>) -> serde_json::Value {
+    let (elem, mode) = match ty {
+        Type::Array(e) => (&**e, "REPEATED"),
+        t => (t, if required { "REQUIRED" } else { "NULLABLE" }),
+    };
+    let mut f = serde_json::json!({ "name": name, "type": "", "mode": mode });
+    let type_name = match elem {
+        Type::Int64 => "INTEGER".to_string(),
+        Type::Float64 => "FLOAT".to_string(),
+        Type::Bool => "BOOLEAN".to_string(),
+        Type::Struct(fields) => {
+            let sub: Vec<serde_json::Value> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, fl)| {
+                    json_field(bq, fl.name.as_deref().unwrap_or(&format!("_field_{}", i + 1)), &fl.ty, false, None)
+                })
+                .collect();
+            f["fields"] = serde_json::Value::Array(sub);
+            "RECORD".to_string()
+        }
+        Type::Numeric(Some((p, s))) | Type::BigNumeric(Some((p, s))) => {
+            f["precision"] = serde_json::json!(p.to_string());
+            f["scale"] = serde_json::json!(s.to_string());
+            bq.type_name(&elem.unparameterized())
+        }
+        Type::String(Some(n)) | Type::Bytes(Some(n)) => {
+            f["maxLength"] = serde_json::json!(n.to_string());
+            bq.type_name(&elem.unparameterized())
+        }
+        t => bq.type_name(t),
+    };
+    f["type"] = serde_json::json!(type_name);
+    if let Some(d) = description {
+        f["description"] = serde_json::json!(d);
+    }
+    f
 }
 
 fn declared_columns(bq: &BigQuery, cols: &[Column]) -> Vec<DdlColumn> {

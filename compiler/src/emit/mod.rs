@@ -39,6 +39,26 @@ pub struct EmitProduct<'a> {
     pub inputs: Vec<Physical>,
     /// The schema of each input.
     pub input_columns: Vec<Vec<SchemaColumn>>,
+    /// The mesh's column lineage (classifications of the ports' columns).
+    pub lineage: &'a MeshLineage,
+    pub id: crate::resolve::ProductId,
+}
+
+impl EmitProduct<'_> {
+    /// The classification labels of one of the product's port columns.
+    pub fn labels(&self, port: usize, column: &str) -> Vec<String> {
+        let r = crate::lineage::ColumnRef::Port { product: self.id, port, column: column.to_string() };
+        match self.lineage.find(&r) {
+            Some(c) => c.classification.clone(),
+            None => self.product.outputs[port]
+                .columns
+                .iter()
+                .flatten()
+                .find(|c| c.name.eq_ignore_ascii_case(column))
+                .map(|c| c.classification.clone())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 impl EmitProduct<'_> {
@@ -80,7 +100,8 @@ pub fn emit_mesh(
     for (pi, product) in mesh.products.iter().enumerate() {
         let target = product.target();
         let (inputs, input_columns) = input_tables(mesh, checked, product, target)?;
-        let ep = EmitProduct { mesh, product, ports: &checked.ports[pi], sources, inputs, input_columns };
+        let id = crate::resolve::ProductId(pi as u32);
+        let ep = EmitProduct { mesh, product, ports: &checked.ports[pi], sources, inputs, input_columns, lineage, id };
         artifacts.extend(target.emit_product(&ep)?);
     }
     artifacts.push(Artifact { path: "manifest.json".into(), contents: manifest::manifest(mesh, checked, lineage)? });

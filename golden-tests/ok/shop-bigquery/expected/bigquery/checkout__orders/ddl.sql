@@ -68,7 +68,7 @@ PARTITION BY TIMESTAMP_TRUNC(`ordered_at`, DAY)
 CLUSTER BY `country`, `status`
 OPTIONS (
   description = 'One row per order, test orders removed. Amounts in the order\'s currency.',
-  labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'orders'), ('owner', 'checkout-team_shop_example'), ('port', 'orders'), ('version', 'v1')]
+  labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'orders'), ('owner', 'checkout-team_shop_example'), ('port', 'orders'), ('version', 'v1'), ('contains_pii', 'true')]
 );
 
 -- Output port `order_items`, version 1 (table).

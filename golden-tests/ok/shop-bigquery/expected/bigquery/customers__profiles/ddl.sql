@@ -62,5 +62,5 @@ CREATE TABLE IF NOT EXISTS `shop-data-prod`.`customers__profiles`.`profiles_v1` 
 CLUSTER BY `country`
 OPTIONS (
   description = 'One row per active customer account, with contact details. Contains PII: marketing only.',
-  labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'profiles'), ('owner', 'customer-team_shop_example'), ('port', 'profiles'), ('version', 'v1')]
+  labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'profiles'), ('owner', 'customer-team_shop_example'), ('port', 'profiles'), ('version', 'v1'), ('contains_pii', 'true')]
 );

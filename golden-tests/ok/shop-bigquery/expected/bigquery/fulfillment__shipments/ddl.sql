@@ -33,5 +33,5 @@ PARTITION BY `shipped_on`
 CLUSTER BY `carrier`
 OPTIONS (
   description = 'One row per shipment.',
-  labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'shipments'), ('owner', 'fulfillment-team_shop_example'), ('port', 'shipments'), ('version', 'v1')]
+  labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'shipments'), ('owner', 'fulfillment-team_shop_example'), ('port', 'shipments'), ('version', 'v1'), ('contains_pii', 'true')]
 );

@@ -4,7 +4,7 @@
 CREATE OR REPLACE VIEW `shop-data-prod`.`marketing__email_audience`.`email_audience_v1`
 OPTIONS (
   description = 'Customers who opted in to the newsletter, one row each, with their campaign segment.',
-  labels = [('managed_by', 'dpc'), ('domain', 'marketing'), ('product', 'email_audience'), ('owner', 'crm-team_shop_example'), ('port', 'email_audience'), ('version', 'v1')]
+  labels = [('managed_by', 'dpc'), ('domain', 'marketing'), ('product', 'email_audience'), ('owner', 'crm-team_shop_example'), ('port', 'email_audience'), ('version', 'v1'), ('contains_pii', 'true')]
 )
 AS
 SELECT
