@@ -83,6 +83,9 @@ codes! {
     CLASSIFICATION_UNDECLARED = "DPC0401", "a column carries a classification it does not declare";
     CLASSIFICATION_CEILING = "DPC0402", "a product holds a classification above its ceiling";
     UNKNOWN_CLASSIFICATION = "DPC0403", "a classification label the mesh does not define";
+    BREAKING_CHANGE = "DPC0501", "a breaking change to a published port version";
+    NEEDS_BACKFILL = "DPC0502", "a change that alters a port's rows or values";
+    SUNSET_PENDING = "DPC0503", "a consumer still reads a version that is being retired";
     INTERNAL = "DPC0901", "an internal error in dpc";
 }
 

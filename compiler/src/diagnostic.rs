@@ -257,3 +257,31 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
     });
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
+
+/// GitHub Actions workflow commands: `::error file=...,line=...::message`.
+pub fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
+    // The workflow-command escapes: data and property values differ.
+    let data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    let prop = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
+    let mut out = String::new();
+    for d in diags {
+        let level = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "notice",
+        };
+        let mut props = vec![format!("title={}", prop(d.code.0))];
+        if let Some(span) = d.primary_span() {
+            let f = sources.get(span.file);
+            let (line, col) = f.line_col(span.start as usize);
+            let (end_line, end_col) = f.line_col(span.end as usize);
+            props.insert(
+                0,
+                format!("file={},line={line},col={col},endLine={end_line},endColumn={end_col}", prop(&f.path)),
+            );
+        }
+        let help = d.help.as_ref().map_or(String::new(), |h| format!("\n{h}"));
+        out.push_str(&format!("::{level} {}::{}\n", props.join(","), data(&format!("{}{help}", d.message))));
+    }
+    out
+}

@@ -525,3 +525,39 @@ fn toml_error(file: FileId, text: &str, e: &toml::de::Error) -> Diagnostic {
         .label(at, message)
         .help("numbers and booleans go without quotes, text in quotes, lists in [ ], tables in { }")
 }
+
+/// The same files as [`read_tree`], as they are at a git revision
+/// (read through git; the working tree is not touched).
+pub fn read_tree_at(root: &Path, rev: &str) -> std::io::Result<SourceTree> {
+    let git = |args: &[&str]| -> std::io::Result<Vec<u8>> {
+        let out = std::process::Command::new("git").arg("-C").arg(root).args(args).output()?;
+        if !out.status.success() {
+            return Err(std::io::Error::other(format!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(out.stdout)
+    };
+    // Paths print relative to `root` (without --full-name).
+    let listing = git(&["ls-tree", "-r", "--name-only", rev, "--", MESH_FILE, "products"])?;
+    let mut files = BTreeMap::new();
+    let mut not_utf8 = vec![];
+    for path in String::from_utf8_lossy(&listing).lines() {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if !(path == MESH_FILE || name == PRODUCT_FILE || name.ends_with(".sql")) {
+            continue;
+        }
+        let bytes = git(&["show", &format!("{rev}:./{path}")])?;
+        let text = String::from_utf8(bytes).unwrap_or_else(|e| {
+            not_utf8.push((path.to_string(), e.utf8_error().valid_up_to()));
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
+        });
+        files.insert(path.to_string(), text);
+    }
+    if !files.contains_key(MESH_FILE) {
+        return Err(std::io::Error::other(format!("{rev} has no {MESH_FILE} at this mesh's path")));
+    }
+    Ok(SourceTree { files, not_utf8 })
+}

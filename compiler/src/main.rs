@@ -22,6 +22,10 @@ struct Cli {
 enum Format {
     Human,
     Json,
+    /// GitHub Actions workflow annotations.
+    Github,
+    /// A summary for a pull-request comment (`dpc diff`).
+    Markdown,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -53,6 +57,20 @@ enum Command {
         /// Output directory (default: target/dpc under the mesh root).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Compare the mesh with a base: what changed in each published port, and whom it breaks.
+    Diff {
+        #[command(flatten)]
+        mesh: MeshArgs,
+        /// A git revision to compare with (read through git; the working tree is not touched).
+        #[arg(long, value_name = "REF", required_unless_present = "base_manifest")]
+        base: Option<String>,
+        /// A manifest.json from an earlier build to compare with.
+        #[arg(long, value_name = "FILE", conflicts_with = "base")]
+        base_manifest: Option<PathBuf>,
+        /// Today's date for sunsets (default: the system's, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<String>,
     },
     /// Show where a column's values come from (or where they go), across products.
     Lineage {
@@ -103,6 +121,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => run(&args, None, false),
         Command::Build { mesh, out } => run(&mesh, out, true),
+        Command::Diff { mesh, base, base_manifest, today } => diff(&mesh, base, base_manifest, today),
         Command::Lineage { selector, upstream: _, downstream, depth, filters, path, format } => {
             let direction = if downstream { Direction::Downstream } else { Direction::Upstream };
             lineage(&selector, direction, depth, filters, path, format)
@@ -166,6 +185,97 @@ fn lineage(
     ExitCode::SUCCESS
 }
 
+/// The manifest of a mesh without errors, or the exit code after reporting them.
+fn manifest_of(
+    tree: load::SourceTree,
+    format: Format,
+    what: &str,
+) -> Result<(Compilation, serde_json::Value), ExitCode> {
+    let c = dpc::compile(tree, true);
+    if c.has_errors() {
+        report(&c, format);
+        eprintln!("error: {what} has errors; fix them before comparing");
+        return Err(ExitCode::from(1));
+    }
+    let text = c
+        .artifacts
+        .iter()
+        .flatten()
+        .find(|a| a.path == "manifest.json")
+        .map(|a| a.contents.clone())
+        .unwrap_or_default();
+    let value = serde_json::from_str(&text).map_err(|e| usage_error(&format!("manifest: {e}")))?;
+    Ok((c, value))
+}
+
+fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, today: Option<String>) -> ExitCode {
+    let (root, tree) = match read_mesh(&args.path) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let (head, head_manifest) = match manifest_of(tree, args.format, "the mesh") {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let base_manifest: serde_json::Value = match (base, base_manifest) {
+        (_, Some(file)) => match std::fs::read_to_string(&file).map(|t| serde_json::from_str(&t)) {
+            Ok(Ok(v)) => v,
+            Ok(Err(e)) => return usage_error(&format!("{} is not a manifest: {e}", file.display())),
+            Err(e) => return usage_error(&format!("cannot read {}: {e}", file.display())),
+        },
+        (Some(rev), None) => match load::read_tree_at(&root, &rev) {
+            Ok(tree) => match manifest_of(tree, args.format, &format!("the mesh at {rev}")) {
+                Ok((_, v)) => v,
+                Err(code) => return code,
+            },
+            Err(e) => return usage_error(&e.to_string()),
+        },
+        (None, None) => return usage_error("name a base: --base REF or --base-manifest FILE"),
+    };
+    let today = today.unwrap_or_else(today_utc);
+    let target = dpc::target::target_for(load::TargetKind::Bigquery);
+    let changes = dpc::diff::diff_manifests(&base_manifest, &head_manifest, target, &today);
+    let Some(mesh) = &head.mesh else { return ExitCode::from(1) };
+    let mut diags = dpc::diff::diagnose(&changes, mesh, &today);
+    diagnostic::sort(&mut diags, &head.sources);
+    let shown = Compilation { diagnostics: diags, ..head };
+    match args.format {
+        Format::Json => {
+            let diagnostics: serde_json::Value =
+                serde_json::from_str(&diagnostic::render_json(&shown.diagnostics, &shown.sources)).unwrap_or_default();
+            let doc = serde_json::json!({ "changes": changes, "diagnostics": diagnostics["diagnostics"] });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Format::Markdown => print!("{}", dpc::diff::markdown(&changes)),
+        Format::Github => print!("{}", diagnostic::render_github(&shown.diagnostics, &shown.sources)),
+        Format::Human => {
+            print!("{}", dpc::diff::text(&changes));
+            report(&shown, Format::Human);
+        }
+    }
+    if shown.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Today's date in UTC, as YYYY-MM-DD.
+fn today_utc() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    // Days to a civil date (Howard Hinnant's algorithm): too small for a dependency.
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
 fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool) -> ExitCode {
     let (root, tree) = match read_mesh(&args.path) {
         Ok(t) => t,
@@ -198,7 +308,8 @@ fn display_relative(p: &Path) -> String {
 fn report(c: &Compilation, format: Format) {
     match format {
         Format::Json => print!("{}", diagnostic::render_json(&c.diagnostics, &c.sources)),
-        Format::Human => {
+        Format::Github => print!("{}", diagnostic::render_github(&c.diagnostics, &c.sources)),
+        Format::Human | Format::Markdown => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             eprint!("{}", diagnostic::render_human(&c.diagnostics, &c.sources, color));
             let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();

@@ -108,6 +108,8 @@ pub struct Port {
     pub schedule: Option<String>,
     pub freshness: Option<String>,
     pub consumers: Vec<String>,
+    /// The date (YYYY-MM-DD) after which this version may be removed.
+    pub sunset: Option<String>,
     /// The declared columns: the port's contract (None: inferred only).
     pub columns: Option<Vec<Column>>,
 }
@@ -652,6 +654,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                     .as_ref()
                     .map(|c| c.get_ref().iter().map(|s| s.get_ref().clone()).collect())
                     .unwrap_or_default(),
+                sunset: o.sunset.as_ref().map(|s| s.get_ref().clone()),
                 columns,
             });
         }

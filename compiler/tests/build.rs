@@ -152,3 +152,35 @@ fn lineage_command_walks_across_products() {
     let (code, _) = run(&["no.such"]);
     assert_eq!(code, Some(2));
 }
+
+#[test]
+fn diff_reads_the_base_from_git_without_touching_the_working_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path();
+    let git = |args: &[&str]| {
+        let out = Command::new("git").args(args).current_dir(repo).output().unwrap();
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden-tests/diff/type-narrowed-breaks-its-readers");
+    copy_tree(&base.join("before"), repo, false);
+    git(&["init", "-q"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@x", "add", "."]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "base"]);
+    copy_tree(&base.join("after"), repo, false);
+    let before_edit = std::fs::read_to_string(repo.join("products/checkout/orders/product.toml")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dpc"))
+        .args(["diff", "--base", "HEAD", "--today", "2026-11-24", "--format", "json", "-C"])
+        .arg(repo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let breaking: Vec<&serde_json::Value> =
+        doc["changes"].as_array().unwrap().iter().filter(|c| c["impact"] == "breaking").collect();
+    assert_eq!(breaking.len(), 1);
+    assert_eq!(breaking[0]["column"], "amount");
+    assert_eq!(breaking[0]["consumers"], serde_json::json!(["finance.revenue"]));
+    assert_eq!(doc["diagnostics"][0]["code"], "DPC0502");
+    // The working tree is as it was.
+    assert_eq!(std::fs::read_to_string(repo.join("products/checkout/orders/product.toml")).unwrap(), before_edit);
+}

@@ -155,7 +155,7 @@ fn err_cases_fail_with_their_diagnostics() {
 #[test]
 fn every_code_has_an_explanation_and_a_golden_case() {
     let mut seen = String::new();
-    for kind in ["err", "ok"] {
+    for kind in ["err", "ok", "diff"] {
         for case in cases(kind) {
             for f in ["expected.txt", "expected/stderr.txt"] {
                 seen.push_str(&std::fs::read_to_string(case.join(f)).unwrap_or_default());
@@ -173,4 +173,39 @@ fn every_code_has_an_explanation_and_a_golden_case() {
         }
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+/// `golden-tests/diff/<case>/{before,after}`: `dpc diff` of `after` against
+/// the manifest of `before`; `expected.txt` holds the exit code and output.
+#[test]
+fn diff_cases_report_their_changes() {
+    let mut failures = vec![];
+    let all = cases("diff");
+    assert!(!all.is_empty(), "no golden-tests/diff cases");
+    for case in all {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let tmp = tempfile::tempdir().unwrap();
+        let (code, _, stderr) =
+            dpc(tmp.path(), &["build", "-C", case.join("before").to_str().unwrap(), "--out", "base"]);
+        assert_eq!(code, 0, "{name}: the base must build\n{stderr}");
+        let base = tmp.path().join("base/manifest.json");
+        let mut actual = String::new();
+        let after = case.join("after");
+        for format in ["human", "markdown"] {
+            let args = ["diff", "-C", after.to_str().unwrap(), "--base-manifest", base.to_str().unwrap()];
+            let (code, stdout, stderr) =
+                dpc(tmp.path(), &[&args[..], &["--today", "2026-11-24", "--format", format]].concat());
+            actual.push_str(&format!("== --format {format}: exit {code}\n{stdout}{stderr}"));
+        }
+        let expected_file = case.join("expected.txt");
+        if bless() {
+            std::fs::write(&expected_file, &actual).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_file).unwrap_or_default();
+        if expected != actual {
+            failures.push(format!("{name}: {}", first_diff(&expected, &actual)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

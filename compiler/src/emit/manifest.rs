@@ -6,6 +6,7 @@ use crate::check::CheckedMesh;
 use crate::lineage::{ColumnLineage, ColumnRef, MeshLineage};
 use crate::load::InputKind;
 use crate::resolve::{InputSource, Mesh, ProductId};
+use crate::span::Sources;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -57,7 +58,12 @@ struct OutputEntry<'a> {
     schedule: Option<&'a str>,
     freshness: Option<&'a str>,
     unique_key: &'a [String],
+    partition_by: Option<String>,
+    sunset: Option<&'a str>,
     consumers: &'a [String],
+    /// SHA-256 of the query text with its whitespace normalized: tells a
+    /// changed query from a reformatted one.
+    query_sha256: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -91,6 +97,8 @@ struct RefEntry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     input: Option<&'a str>,
     column: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -104,6 +112,7 @@ fn ref_entry<'a>(mesh: &'a Mesh, r: &ColumnRef, deidentified: bool) -> RefEntry<
             RefEntry {
                 product: &p.id,
                 port: Some(&p.outputs[*port].name),
+                version: Some(p.outputs[*port].version),
                 input: None,
                 column: column.clone(),
                 deidentified,
@@ -114,6 +123,7 @@ fn ref_entry<'a>(mesh: &'a Mesh, r: &ColumnRef, deidentified: bool) -> RefEntry<
             RefEntry {
                 product: &p.id,
                 port: None,
+                version: None,
                 input: Some(&p.inputs[*input].name),
                 column: column.clone(),
                 deidentified,
@@ -136,7 +146,19 @@ struct Edge<'a> {
     to: &'a str,
 }
 
-pub fn manifest(mesh: &Mesh, checked: &CheckedMesh, lineage: &MeshLineage) -> Result<String, String> {
+/// SHA-256 (hex) of a query with comments kept and whitespace runs folded.
+fn query_fingerprint(sql: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let folded = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    Sha256::digest(folded.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn manifest(
+    mesh: &Mesh,
+    checked: &CheckedMesh,
+    lineage: &MeshLineage,
+    sources: &Sources,
+) -> Result<String, String> {
     let mut products = vec![];
     for (pi, p) in mesh.products.iter().enumerate() {
         let target = p.target();
@@ -212,7 +234,13 @@ pub fn manifest(mesh: &Mesh, checked: &CheckedMesh, lineage: &MeshLineage) -> Re
                 schedule: o.schedule.as_deref(),
                 freshness: o.freshness.as_deref(),
                 unique_key: &o.unique_key,
+                partition_by: o.partition.as_ref().map(|p| match p.granularity {
+                    Some(g) => format!("{}:{}", p.column, g.name().to_ascii_lowercase()),
+                    None => p.column.clone(),
+                }),
+                sunset: o.sunset.as_deref(),
                 consumers: &o.consumers,
+                query_sha256: o.query_file.map(|f| query_fingerprint(&sources.get(f).text)),
             });
         }
         products.push(ProductEntry {

@@ -104,7 +104,10 @@ pub fn emit_mesh(
         let ep = EmitProduct { mesh, product, ports: &checked.ports[pi], sources, inputs, input_columns, lineage, id };
         artifacts.extend(target.emit_product(&ep)?);
     }
-    artifacts.push(Artifact { path: "manifest.json".into(), contents: manifest::manifest(mesh, checked, lineage)? });
+    artifacts.push(Artifact {
+        path: "manifest.json".into(),
+        contents: manifest::manifest(mesh, checked, lineage, sources)?,
+    });
     artifacts.push(Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) });
     artifacts.push(Artifact { path: "lineage.mmd".into(), contents: lineage_mermaid(mesh) });
     artifacts.push(Artifact { path: "lineage-columns.dot".into(), contents: graph::columns_dot(mesh, lineage) });

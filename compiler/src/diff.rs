@@ -1,0 +1,360 @@
+//! `dpc diff`: what a change does to the published ports, and to whom.
+//!
+//! Compares two manifests — the base (built from a git ref, or the last
+//! deployed `manifest.json`) and the working tree's — port version by port
+//! version. A breaking change under an existing version is an error that
+//! names the consumers that read the affected columns (through column
+//! lineage), and only those. Pure: the caller builds both manifests.
+
+use crate::codes;
+use crate::diagnostic::Diagnostic;
+use crate::resolve::Mesh;
+use crate::target::Target;
+use crate::types::Assign;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Impact {
+    Breaking,
+    NeedsBackfill,
+    Compatible,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Change {
+    pub product: String,
+    pub port: String,
+    pub version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub impact: Impact,
+    pub what: String,
+    /// Products that read what changed (breaking changes only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<String>,
+}
+
+type PortKey = (String, String, u64);
+
+/// What the diff needs of one side: its ports and who reads what.
+struct Side {
+    ports: BTreeMap<PortKey, Value>,
+    /// (port version, column) → consumers that read it (values or filters).
+    reads: BTreeMap<(PortKey, String), BTreeSet<String>>,
+    /// port version → consumers that pin it.
+    pins: BTreeMap<PortKey, BTreeSet<String>>,
+    /// (port version, column) → (sources, filters) as text.
+    lineage: BTreeMap<(PortKey, String), (Vec<String>, Vec<String>)>,
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().unwrap_or_default().to_string()
+}
+
+fn side(manifest: &Value) -> Side {
+    let mut ports = BTreeMap::new();
+    let mut pins: BTreeMap<PortKey, BTreeSet<String>> = BTreeMap::new();
+    for p in manifest["products"].as_array().into_iter().flatten() {
+        for o in p["outputs"].as_array().into_iter().flatten() {
+            ports.insert((s(&p["id"]), s(&o["name"]), o["version"].as_u64().unwrap_or(0)), o.clone());
+        }
+        for i in p["inputs"].as_array().into_iter().flatten().filter(|i| i["kind"] == "product") {
+            let key = (s(&i["product"]), s(&i["port"]), i["version"].as_u64().unwrap_or(0));
+            pins.entry(key).or_default().insert(s(&p["id"]));
+        }
+    }
+    let mut reads: BTreeMap<(PortKey, String), BTreeSet<String>> = BTreeMap::new();
+    let mut lineage = BTreeMap::new();
+    let text = |r: &Value| format!("{}.{}.{}", s(&r["product"]), s(&r["port"]).max(s(&r["input"])), s(&r["column"]));
+    let version_of = |product: &str, port: &str| -> u64 {
+        ports.keys().find(|(p, o, _)| p == product && o == port).map_or(0, |k| k.2)
+    };
+    for c in manifest["lineage"]["columns"].as_array().into_iter().flatten() {
+        let consumer = s(&c["column"]["product"]);
+        for r in c["sources"].as_array().into_iter().flatten().chain(c["filters"].as_array().into_iter().flatten()) {
+            if r["port"].is_string() {
+                let version = r["version"].as_u64().unwrap_or_else(|| version_of(&s(&r["product"]), &s(&r["port"])));
+                let column = s(&r["column"]).split('.').next().unwrap_or_default().to_ascii_lowercase();
+                reads.entry(((s(&r["product"]), s(&r["port"]), version), column)).or_default().insert(consumer.clone());
+            }
+        }
+        let own =
+            (s(&c["column"]["product"]), s(&c["column"]["port"]), version_of(&consumer, &s(&c["column"]["port"])));
+        let list = |k: &str| -> Vec<String> {
+            let mut v: Vec<String> = c[k].as_array().into_iter().flatten().map(text).collect();
+            v.sort();
+            v
+        };
+        lineage.insert((own, s(&c["column"]["column"]).to_ascii_lowercase()), (list("sources"), list("filters")));
+    }
+    Side { ports, reads, pins, lineage }
+}
+
+fn columns(port: &Value) -> Vec<&Value> {
+    port["columns"].as_array().map(|a| a.iter().collect()).unwrap_or_default()
+}
+
+fn labels(col: &Value) -> BTreeSet<String> {
+    col["classification"].as_array().into_iter().flatten().map(s).collect()
+}
+
+/// Every change from `base` to `head`; `today` (YYYY-MM-DD) decides sunsets.
+pub fn diff_manifests(base: &Value, head: &Value, target: &dyn Target, today: &str) -> Vec<Change> {
+    let (b, h) = (side(base), side(head));
+    let mut changes = vec![];
+    let readers = |key: &PortKey, column: &str| -> Vec<String> {
+        b.reads
+            .get(&(key.clone(), column.to_ascii_lowercase()))
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    let all_pins =
+        |key: &PortKey| -> Vec<String> { b.pins.get(key).map(|r| r.iter().cloned().collect()).unwrap_or_default() };
+    let mut push = |key: &PortKey, column: Option<&str>, impact: Impact, what: String, consumers: Vec<String>| {
+        changes.push(Change {
+            product: key.0.clone(),
+            port: key.1.clone(),
+            version: key.2,
+            column: column.map(str::to_string),
+            impact,
+            what,
+            consumers: if impact == Impact::Breaking { consumers } else { vec![] },
+        })
+    };
+    for (key, old) in &b.ports {
+        let Some(new) = h.ports.get(key) else {
+            let sunset = old["sunset"].as_str();
+            if sunset.is_some_and(|d| d < today) {
+                push(key, None, Impact::Compatible, format!("version {} removed after its sunset", key.2), vec![]);
+            } else {
+                let why = sunset.map_or(String::new(), |d| format!(" before its sunset ({d})"));
+                push(key, None, Impact::Breaking, format!("port version removed{why}"), all_pins(key));
+            }
+            continue;
+        };
+        let (oc, nc) = (columns(old), columns(new));
+        let mut rows_changed = false;
+        let find = |cols: &[&'_ Value], name: &str| cols.iter().position(|c| s(&c["name"]).eq_ignore_ascii_case(name));
+        for c in &oc {
+            let name = s(&c["name"]);
+            let Some(j) = find(&nc, &name) else {
+                push(key, Some(&name), Impact::Breaking, "column removed (or renamed)".into(), readers(key, &name));
+                continue;
+            };
+            let n = nc[j];
+            let (ot, nt) = (s(&c["type"]), s(&n["type"]));
+            if !ot.eq_ignore_ascii_case(&nt) {
+                let widened = match (target.parse_type(&ot), target.parse_type(&nt)) {
+                    (Ok(a), Ok(b)) => target.assignable(&a, &b) == Assign::Yes,
+                    _ => false,
+                };
+                if widened {
+                    push(key, Some(&name), Impact::Compatible, format!("type widened from {ot} to {nt}"), vec![]);
+                } else {
+                    push(
+                        key,
+                        Some(&name),
+                        Impact::Breaking,
+                        format!("type changed from {ot} to {nt}"),
+                        readers(key, &name),
+                    );
+                }
+            }
+            if c["nullable"] == true && n["nullable"] == false {
+                push(key, Some(&name), Impact::Breaking, "nullable column made required".into(), readers(key, &name));
+            }
+            let (ol, nl) = (labels(c), labels(n));
+            for gone in ol.difference(&nl) {
+                push(
+                    key,
+                    Some(&name),
+                    Impact::Breaking,
+                    format!("classification `{gone}` removed"),
+                    readers(key, &name),
+                );
+            }
+            for added in nl.difference(&ol) {
+                push(key, Some(&name), Impact::Compatible, format!("classification `{added}` added"), vec![]);
+            }
+            if c["description"] != n["description"] {
+                push(key, Some(&name), Impact::Compatible, "description changed".into(), vec![]);
+            }
+            let lin = |side: &Side| side.lineage.get(&(key.clone(), name.to_ascii_lowercase())).cloned();
+            if let (Some((os, of)), Some((ns, nf))) = (lin(&b), lin(&h)) {
+                rows_changed |= of != nf;
+                if os != ns {
+                    push(
+                        key,
+                        Some(&name),
+                        Impact::NeedsBackfill,
+                        "values change: it is computed from other columns".into(),
+                        vec![],
+                    );
+                }
+            }
+        }
+        let first_new = nc.iter().position(|c| find(&oc, &s(&c["name"])).is_none()).unwrap_or(nc.len());
+        for (j, n) in nc.iter().enumerate().filter(|(_, c)| find(&oc, &s(&c["name"])).is_none()) {
+            let name = s(&n["name"]);
+            let at_end = nc[first_new..].iter().all(|c| find(&oc, &s(&c["name"])).is_none());
+            match (at_end && j >= first_new, n["nullable"] == true) {
+                (true, true) => push(key, Some(&name), Impact::Compatible, "column added at the end".into(), vec![]),
+                (true, false) => {
+                    push(key, Some(&name), Impact::Breaking, "required column added".into(), all_pins(key))
+                }
+                _ => push(
+                    key,
+                    Some(&name),
+                    Impact::Breaking,
+                    "column added between existing columns".into(),
+                    all_pins(key),
+                ),
+            }
+        }
+        for (field, what) in [("unique_key", "unique key"), ("partition_by", "partitioning")] {
+            if old[field] != new[field] {
+                push(key, None, Impact::Breaking, format!("{what} changed"), all_pins(key));
+            }
+        }
+        if rows_changed {
+            push(
+                key,
+                None,
+                Impact::NeedsBackfill,
+                "rows change: the filters, joins or grouping changed".into(),
+                vec![],
+            );
+        } else if old["query_sha256"] != new["query_sha256"] {
+            push(key, None, Impact::NeedsBackfill, "query changed".into(), vec![]);
+        }
+        if old["sunset"] != new["sunset"] {
+            let what =
+                new["sunset"].as_str().map_or("sunset date removed".to_string(), |d| format!("sunset set to {d}"));
+            push(key, None, Impact::Compatible, what, vec![]);
+        }
+        if old["description"] != new["description"] {
+            push(key, None, Impact::Compatible, "description changed".into(), vec![]);
+        }
+    }
+    for key in h.ports.keys().filter(|k| !b.ports.contains_key(*k)) {
+        let what = if b.ports.keys().any(|k| k.0 == key.0 && k.1 == key.1) { "new version" } else { "new port" };
+        push(key, None, Impact::Compatible, what.into(), vec![]);
+    }
+    changes.sort_by(|a, b| {
+        (&a.product, &a.port, a.version, a.impact, &a.column)
+            .cmp(&(&b.product, &b.port, b.version, b.impact, &b.column))
+    });
+    changes
+}
+
+/// Diagnostics for the changes, with spans in the working tree's mesh:
+/// errors for breaking changes, warnings for backfills and for consumers
+/// still on a version that is being retired.
+pub fn diagnose(changes: &[Change], head: &Mesh, today: &str) -> Vec<Diagnostic> {
+    let mut out = vec![];
+    for c in changes.iter().filter(|c| c.impact != Impact::Compatible) {
+        let product = head.products.iter().find(|p| p.id == c.product);
+        let port = product.and_then(|p| p.outputs.iter().find(|o| o.name == c.port));
+        let column = port.and_then(|o| {
+            o.columns.iter().flatten().find(|x| c.column.as_deref().is_some_and(|n| x.name.eq_ignore_ascii_case(n)))
+        });
+        let span = column.map(|x| x.span).or(port.map(|o| o.span)).or(product.map(|p| p.name_span));
+        let subject = match &c.column {
+            Some(col) => format!("`{}.{}` v{}: column `{col}`", c.product, c.port, c.version),
+            None => format!("`{}.{}` v{}", c.product, c.port, c.version),
+        };
+        let mut d = match c.impact {
+            Impact::Breaking => {
+                let who = if c.consumers.is_empty() {
+                    "no consumer reads it".to_string()
+                } else {
+                    format!("it breaks {}", c.consumers.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", "))
+                };
+                Diagnostic::error(codes::BREAKING_CHANGE, format!("breaking change to {subject}: {}; {who}", c.what)).help(format!(
+                    "publish the change as version {} ([outputs.{}] with `version = {}`) and keep version {} with a `sunset` date until its consumers move",
+                    c.version + 1,
+                    c.port,
+                    c.version + 1,
+                    c.version
+                ))
+            }
+            _ => Diagnostic::warning(codes::NEEDS_BACKFILL, format!("{subject} needs a backfill: {}", c.what))
+                .help("rebuild the port's history after the deploy so old and new rows agree"),
+        };
+        if let Some(span) = span {
+            d = d.label(span, c.what.clone());
+        }
+        out.push(d);
+    }
+    // Consumers of versions with a sunset date.
+    for p in &head.products {
+        for input in &p.inputs {
+            let crate::resolve::InputSource::Port { product, port, .. } = input.source else { continue };
+            let up = &head.products[product.0 as usize];
+            let o = &up.outputs[port];
+            let Some(sunset) = &o.sunset else { continue };
+            let newer =
+                up.outputs.iter().filter(|x| x.name == o.name && x.version > o.version).map(|x| x.version).max();
+            let when = if sunset.as_str() < today { "was retired on" } else { "is retired after" };
+            out.push(
+                Diagnostic::warning(
+                    codes::SUNSET_PENDING,
+                    format!("`{}` reads `{}.{}` v{}, which {when} {sunset}", p.id, up.id, o.name, o.version),
+                )
+                .label(input.span, format!("pinned to version {}", o.version))
+                .help(match newer {
+                    Some(v) => format!("move to version {v}: `version = {v}`, and adapt the query to its columns"),
+                    None => "ask the producer which version replaces it".to_string(),
+                }),
+            );
+        }
+    }
+    out
+}
+
+/// The changes as a Markdown summary for a pull-request comment.
+pub fn markdown(changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return "### dpc diff\n\nNo change to any published port.\n".into();
+    }
+    let mut out = String::from("### dpc diff\n\n| port | version | column | impact | change | consumers affected |\n|---|---|---|---|---|---|\n");
+    for c in changes {
+        let impact = match c.impact {
+            Impact::Breaking => "❌ breaking",
+            Impact::NeedsBackfill => "⚠️ needs backfill",
+            Impact::Compatible => "✅ compatible",
+        };
+        out.push_str(&format!(
+            "| `{}.{}` | {} | {} | {impact} | {} | {} |\n",
+            c.product,
+            c.port,
+            c.version,
+            c.column.as_deref().map_or(String::new(), |x| format!("`{x}`")),
+            c.what.replace('|', "\\|"),
+            c.consumers.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out
+}
+
+/// The changes as plain text, one line each.
+pub fn text(changes: &[Change]) -> String {
+    let mut out = String::new();
+    for c in changes {
+        let column = c.column.as_deref().map_or(String::new(), |x| format!(" column `{x}`"));
+        let who = if c.consumers.is_empty() { String::new() } else { format!(" (breaks {})", c.consumers.join(", ")) };
+        let impact = match c.impact {
+            Impact::Breaking => "breaking",
+            Impact::NeedsBackfill => "backfill",
+            Impact::Compatible => "compatible",
+        };
+        out.push_str(&format!("{impact:<10} {}.{} v{}{column}: {}{who}\n", c.product, c.port, c.version, c.what));
+    }
+    if changes.is_empty() {
+        out.push_str("no change to any published port\n");
+    }
+    out
+}

@@ -1,0 +1,3 @@
+SELECT order_id, amount AS amount, status AS status
+FROM shop_orders
+WHERE channel != 'test'
