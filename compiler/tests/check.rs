@@ -195,3 +195,18 @@ fn lineage_follows_fields_subqueries_and_hashes() {
     );
     assert_eq!(lineage("SELECT id FROM t UNION ALL SELECT id FROM u"), "id <- t.id u.id | ");
 }
+
+#[test]
+fn lineage_of_array_subqueries_set_operations_and_named_windows() {
+    // ARRAY(SELECT ...) carries its column's values (a PII leak must not hide in it).
+    assert_eq!(lineage("SELECT ARRAY(SELECT u.k FROM u WHERE u.id = t.id) AS ks FROM t"), "ks <- u.k | t.id u.id");
+    // EXCEPT keeps the left rows; the right only decides which.
+    assert_eq!(lineage("SELECT s FROM t EXCEPT DISTINCT SELECT k FROM u"), "s <- t.s | u.k");
+    // A named window's keys filter only the columns that use it.
+    assert_eq!(
+        lineage("SELECT id, FIRST_VALUE(n) OVER w AS first_n FROM t WINDOW w AS (PARTITION BY s ORDER BY d)"),
+        "id <- t.id | ; first_n <- t.n | t.d t.s"
+    );
+    // ANY_VALUE(x HAVING MAX y): y chooses the row.
+    assert_eq!(lineage("SELECT ANY_VALUE(s HAVING MAX d) AS latest FROM t"), "latest <- t.s | t.d");
+}

@@ -807,7 +807,13 @@ impl Checker<'_> {
         };
         // ARRAY(SELECT ...)
         if let FunctionArguments::Subquery(q) = &f.args {
-            let rel = self.check_query(q, Some(scope));
+            // As a scalar subquery: its column's values flow, the rest decides rows.
+            let (rel, stray) = self.collect(|c| c.check_query(q, Some(scope)));
+            self.read_as_filter(stray);
+            self.read_as_filter(Lineage { sources: Default::default(), filters: rel.filters.clone() });
+            if let [only] = rel.columns.as_slice() {
+                self.read(only.lineage.clone());
+            }
             if name == "ARRAY" {
                 return match self.single_column(&rel, e) {
                     Some(t) => Typed::new(Type::Array(Box::new(t.ty)), false),
@@ -884,6 +890,11 @@ impl Checker<'_> {
         let mut count_star = false;
         if let FunctionArguments::List(l) = &f.args {
             for clause in &l.clauses {
+                if let sqlparser::ast::FunctionArgumentClause::Having(bound) = clause {
+                    // `HAVING MAX y` chooses the row: y only decides.
+                    let (_, choice) = self.collect(|c| c.type_expr(&bound.1, scope, arg_ctx));
+                    self.read_as_filter(choice);
+                }
                 if let sqlparser::ast::FunctionArgumentClause::OrderBy(items) = clause {
                     // The order inside an aggregate only orders.
                     let ((), order) = self.collect(|c| {
@@ -918,6 +929,17 @@ impl Checker<'_> {
             values.sources = values.sources.into_iter().map(|o| Origin { deidentified: true, ..o }).collect();
         }
         self.read(values);
+        let named = match &f.over {
+            Some(sqlparser::ast::WindowType::NamedWindow(w)) => Some(w),
+            Some(sqlparser::ast::WindowType::WindowSpec(spec)) => spec.window_name.as_ref(),
+            None => None,
+        };
+        if let Some(w) = named {
+            let keys = self.windows.iter().find(|(n, _)| n.eq_ignore_ascii_case(&w.value)).map(|(_, l)| l.clone());
+            if let Some(keys) = keys {
+                self.read_as_filter(keys);
+            }
+        }
         if let Some(sqlparser::ast::WindowType::WindowSpec(spec)) = &f.over {
             // A window's partition and order decide which rows a value sees.
             let ((), window) = self.collect(|c| {

@@ -131,6 +131,8 @@ pub(crate) struct Checker<'a> {
     reads: Lineage,
     /// Functions the mesh declares de-identifying, beyond the catalog's.
     deidentifying: &'a BTreeSet<String>,
+    /// The named windows (`WINDOW w AS (...)`) of the SELECT being typed, with their keys' lineage.
+    pub windows: Vec<(String, Lineage)>,
 }
 
 pub(super) fn canonical(e: &Expr) -> String {
@@ -161,6 +163,7 @@ impl<'a> Checker<'a> {
             depth: 0,
             too_deep: false,
             reads: Lineage::default(),
+            windows: vec![],
         }
     }
 
@@ -379,7 +382,12 @@ impl<'a> Checker<'a> {
             let literal = if a.typed.literal == b.typed.literal { a.typed.literal } else { Literal::No };
             let typed = Typed { ty, nullable: a.typed.nullable || b.typed.nullable, literal };
             let mut lineage = a.lineage.clone();
-            lineage.absorb(b.lineage.clone());
+            if matches!(op, SetOperator::Union) {
+                lineage.absorb(b.lineage.clone());
+            } else {
+                // EXCEPT and INTERSECT keep the left rows: the right only decides which.
+                filters.extend(b.lineage.clone().into_filters());
+            }
             columns.push(OutColumn { name: a.name.clone(), typed, span: a.span, lineage });
         }
         Rel { columns, opaque: false, filters, value_table: false }
@@ -866,14 +874,20 @@ impl<'a> Checker<'a> {
             grouped_by_keys: !group_exprs.is_empty() || group_all,
             aliases: &[],
         };
+        // Named windows: their keys decide the rows only of the columns that use them.
+        let outer_windows = std::mem::take(&mut self.windows);
         for w in &sel.named_window {
             if let sqlparser::ast::NamedWindowExpr::WindowSpec(spec) = &w.1 {
-                for e in spec.partition_by.iter().chain(spec.order_by.iter().map(|o| &o.expr)) {
-                    self.type_expr(e, &scope, ctx);
-                }
+                let ((), keys) = self.collect(|c| {
+                    for e in spec.partition_by.iter().chain(spec.order_by.iter().map(|o| &o.expr)) {
+                        c.type_expr(e, &scope, ctx);
+                    }
+                });
+                self.windows.push((w.0.value.clone(), keys));
             }
         }
         let columns = self.select_list(sel, &scope, ctx);
+        self.windows = outer_windows;
         if let Some(h) = &sel.having {
             let t = self.type_expr(h, &scope, Ctx { clause: Clause::Having, aliases: &columns, ..ctx });
             self.expect_bool(&t, h, "HAVING");
