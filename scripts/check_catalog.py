@@ -363,29 +363,15 @@ def resolve(sigs, argtypes):
 class Zeta:
     def __init__(self):
         sys.path.insert(0, HERE)
-        try:
-            import zqcache  # noqa: F401  (compiled-module cache; must come first)
-        except ImportError:
-            sys.path.append("/work/shared/conformance")
-            import zqfast  # noqa: F401
+        import zqcache  # the compiled-module cache; must come before zetasql
         from zetasql.core.exceptions import ServerError
         from zetasql.core.local_service import ZetaSqlLocalService
-        from zetasql.types import (AnalyzerOptions, ErrorMessageMode, LanguageFeature, LanguageOptions,
-                                   ProductMode, SimpleCatalog, TypeKind, ZetaSQLBuiltinFunctionOptions)
+        from zetasql.types import (SimpleCatalog, TypeKind, ZetaSQLBuiltinFunctionOptions)
         self.ServerError, self.TypeKind = ServerError, TypeKind
         self.svc = ZetaSqlLocalService.get_instance()
-        lang = LanguageOptions.maximum_features()
-        lang.product_mode = ProductMode.PRODUCT_EXTERNAL
-        lang.supported_statement_kinds = []
-        feats = list(lang.enabled_language_features)
-        for name in EXTRA_FEATURES:
-            f = getattr(LanguageFeature, name, None)
-            if f is not None and f not in feats:
-                feats.append(f)
-        lang.enabled_language_features = feats
+        lang = zqcache.bigquery_language(EXTRA_FEATURES)
         self.lang = lang
-        self.opts = AnalyzerOptions(language_options=lang, default_timezone="UTC",
-                                    error_message_mode=ErrorMessageMode.ERROR_MESSAGE_ONE_LINE)
+        self.opts = zqcache.analyzer_options(lang)
         root = SimpleCatalog(name="root", builtin_function_options=ZetaSQLBuiltinFunctionOptions(language_options=lang))
         self.cid = self.svc.register_catalog(simple_catalog=root).registered_id
         self.calls = 0

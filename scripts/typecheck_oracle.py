@@ -59,26 +59,15 @@ class Zeta:
 
     def __init__(self):
         sys.path.insert(0, HERE)
-        import zqcache  # noqa: F401  (compiled-module cache; must come before zetasql)
+        import zqcache  # the compiled-module cache; must come before zetasql
         from zetasql.core.exceptions import ServerError
         from zetasql.core.local_service import ZetaSqlLocalService
-        from zetasql.types import (AnalyzerOptions, ErrorMessageMode, LanguageFeature, LanguageOptions,
-                                   ProductMode, SimpleCatalog, SimpleColumn, SimpleTable, TypeKind,
-                                   ZetaSQLBuiltinFunctionOptions)
+        from zetasql.types import (SimpleCatalog, SimpleColumn, SimpleTable, TypeKind, ZetaSQLBuiltinFunctionOptions)
         self.ServerError, self.TypeKind = ServerError, TypeKind
         self.SimpleCatalog, self.SimpleTable, self.SimpleColumn = SimpleCatalog, SimpleTable, SimpleColumn
         self.svc = ZetaSqlLocalService.get_instance()
-        lang = LanguageOptions.maximum_features()
-        lang.product_mode = ProductMode.PRODUCT_EXTERNAL
-        lang.supported_statement_kinds = []
-        feats = list(lang.enabled_language_features)
-        for name in EXTRA_FEATURES:
-            f = getattr(LanguageFeature, name, None)
-            if f is not None and f not in feats:
-                feats.append(f)
-        lang.enabled_language_features = feats
-        self.opts = AnalyzerOptions(language_options=lang, default_timezone="UTC",
-                                    error_message_mode=ErrorMessageMode.ERROR_MESSAGE_ONE_LINE)
+        lang = zqcache.bigquery_language(EXTRA_FEATURES)
+        self.opts = zqcache.analyzer_options(lang)
         self.builtins = ZetaSQLBuiltinFunctionOptions(language_options=lang)
         empty = SimpleCatalog(name="types", builtin_function_options=self.builtins)
         self._types_cid = self.svc.register_catalog(simple_catalog=empty).registered_id

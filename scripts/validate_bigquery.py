@@ -95,12 +95,10 @@ class Zeta:
         if here not in sys.path:
             sys.path.insert(0, here)
         try:
-            import zqcache  # noqa: F401  (compiled-module cache: must come before zetasql starts)
+            import zqcache  # the compiled-module cache; must come before zetasql
             from zetasql.core.exceptions import ServerError
             from zetasql.core.local_service import ZetaSqlLocalService
-            from zetasql.types import (AnalyzerOptions, ErrorMessageMode, LanguageFeature, LanguageOptions,
-                                       ParseResumeLocation, ProductMode, SimpleCatalog, SimpleColumn,
-                                       SimpleTable, ZetaSQLBuiltinFunctionOptions)
+            from zetasql.types import (ParseResumeLocation, SimpleCatalog, SimpleColumn, SimpleTable, ZetaSQLBuiltinFunctionOptions)
         except ImportError as e:
             broken(f"cannot import zetasql ({e}); run scripts/setup-validators.sh and use its venv's python")
         self.ServerError = ServerError
@@ -108,18 +106,9 @@ class Zeta:
         self.ParseResumeLocation = ParseResumeLocation
         self.svc = ZetaSqlLocalService.get_instance()
 
-        lang = LanguageOptions.maximum_features()
-        lang.product_mode = ProductMode.PRODUCT_EXTERNAL  # BigQuery type names: FLOAT64, no INT32/UINT64
-        lang.supported_statement_kinds = []               # every statement kind
-        features = list(lang.enabled_language_features)
-        for name in EXTRA_FEATURES:
-            f = getattr(LanguageFeature, name, None)
-            if f is not None and f not in features:
-                features.append(f)
-        lang.enabled_language_features = features
+        lang = zqcache.bigquery_language(EXTRA_FEATURES)
         self.lang = lang
-        self.opts = AnalyzerOptions(language_options=lang, default_timezone="UTC",
-                                    error_message_mode=ErrorMessageMode.ERROR_MESSAGE_ONE_LINE)
+        self.opts = zqcache.analyzer_options(lang)
         self.builtins = ZetaSQLBuiltinFunctionOptions(language_options=lang)
         self._bare = self.svc.register_catalog(
             simple_catalog=SimpleCatalog(name="builtins", builtin_function_options=self.builtins)).registered_id

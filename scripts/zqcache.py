@@ -105,3 +105,28 @@ class CachedModule(wasmtime.Module):
 
 
 _wc.Module = CachedModule
+
+
+def bigquery_language(extra_features=()):
+    """ZetaSQL's LanguageOptions as close to BigQuery as they go: every
+    feature, BigQuery's type names (PRODUCT_EXTERNAL: FLOAT64, no INT32),
+    every statement kind, and the named extra features that
+    maximum_features() leaves off."""
+    from zetasql.types import LanguageFeature, LanguageOptions, ProductMode
+    lang = LanguageOptions.maximum_features()
+    lang.product_mode = ProductMode.PRODUCT_EXTERNAL
+    lang.supported_statement_kinds = []
+    features = list(lang.enabled_language_features)
+    for name in extra_features:
+        f = getattr(LanguageFeature, name, None)
+        if f is not None and f not in features:
+            features.append(f)
+    lang.enabled_language_features = features
+    return lang
+
+
+def analyzer_options(lang):
+    """Analyzer options for `lang`: UTC, one-line error messages."""
+    from zetasql.types import AnalyzerOptions, ErrorMessageMode
+    return AnalyzerOptions(language_options=lang, default_timezone="UTC",
+                           error_message_mode=ErrorMessageMode.ERROR_MESSAGE_ONE_LINE)
