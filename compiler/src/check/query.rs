@@ -240,15 +240,7 @@ impl<'a> Checker<'a> {
                 self.check_ident(&cte.alias.name);
                 let name = cte.alias.name.value.clone();
                 let rel = if with.recursive && references(&cte.query, &name) {
-                    self.error(
-                        Diagnostic::warning(
-                            codes::NOT_CHECKED,
-                            format!("recursive CTE `{name}` is not type-checked yet"),
-                        )
-                        .label(self.id_span(&cte.alias.name), "recursive")
-                        .help("its columns are treated as unknown; write its types into the port's contract"),
-                    );
-                    Rel::unknown()
+                    self.check_recursive_cte(&name, cte, parent)
                 } else {
                     let mut rel = self.check_query(&cte.query, parent);
                     rename_columns(&mut rel, &cte.alias.columns);
@@ -279,6 +271,31 @@ impl<'a> Checker<'a> {
             }
         }
         self.ctes.truncate(depth);
+        rel
+    }
+
+    /// `WITH RECURSIVE r AS (base UNION ALL step)`: the base gives the
+    /// columns; the step, which reads `r`, must fit them.
+    fn check_recursive_cte(&mut self, name: &str, cte: &sqlparser::ast::Cte, parent: Option<&Scope>) -> Rel {
+        let SetExpr::SetOperation { left, op: op @ SetOperator::Union, right, .. } = &*cte.query.body else {
+            self.error(
+                Diagnostic::error(
+                    codes::UNSUPPORTED_SYNTAX,
+                    format!("recursive CTE `{name}` is not `base UNION ALL step`"),
+                )
+                .label(self.id_span(&cte.alias.name), "recursive")
+                .help("write a recursive CTE as a non-recursive SELECT, UNION ALL, and a SELECT that reads the CTE"),
+            );
+            return Rel::unknown();
+        };
+        let mut base = self.check_set_expr(left, parent, None);
+        rename_columns(&mut base, &cte.alias.columns);
+        self.ctes.push((name.to_string(), base.clone()));
+        let step = self.check_set_expr(right, parent, None);
+        self.ctes.pop();
+        let span = self.span_of(&*cte.query);
+        let mut rel = self.unify_set_operation(op, base, step, span);
+        rename_columns(&mut rel, &cte.alias.columns);
         rel
     }
 
@@ -663,16 +680,15 @@ impl<'a> Checker<'a> {
                 let rel = Rel { columns, opaque: inner.opaque(), filters: rows.into_filters(), value_table: false };
                 (alias.as_ref().map(|a| a.name.clone()), rel)
             }
-            TableFactor::Pivot { table, alias, .. } | TableFactor::Unpivot { table, alias, .. } => {
-                // The source is checked (its tables and names are reported);
-                // the pivoted columns are not typed yet.
-                self.check_factor(scope, table);
-                self.error(
-                    Diagnostic::warning(codes::NOT_CHECKED, "PIVOT and UNPIVOT results are not type-checked yet")
-                        .label(self.span_of(factor), "columns unknown")
-                        .help("its columns are treated as unknown; declare the port's columns in its contract"),
-                );
-                (alias.as_ref().map(|a| a.name.clone()), Rel::unknown())
+            TableFactor::Pivot { table, aggregate_functions, value_column, value_source, alias, .. } => {
+                let (_, source) = self.check_factor(scope, table);
+                let rel = self.pivot_rel(source, aggregate_functions, value_column, value_source, factor);
+                (alias.as_ref().map(|a| a.name.clone()), rel)
+            }
+            TableFactor::Unpivot { table, value, name, columns, alias, .. } => {
+                let (_, source) = self.check_factor(scope, table);
+                let rel = self.unpivot_rel(source, value, name, columns);
+                (alias.as_ref().map(|a| a.name.clone()), rel)
             }
             other => {
                 self.error(
@@ -689,6 +705,172 @@ impl<'a> Checker<'a> {
                 (alias, Rel::unknown())
             }
         }
+    }
+
+    /// A scope over one relation's columns (the source of PIVOT/UNPIVOT).
+    fn scope_of(rel: &Rel) -> Scope<'static> {
+        let mut scope = Scope::new(None);
+        scope.rels.push(ScopeRel { alias: None, opaque: rel.opaque, value_table: false });
+        for c in &rel.columns {
+            scope.cols.push(ScopeCol {
+                name: c.name.clone(),
+                typed: c.typed.clone(),
+                rel: Some(0),
+                star: true,
+                unqualified: true,
+                lineage: c.lineage.clone(),
+            });
+        }
+        scope
+    }
+
+    /// `PIVOT (agg(x) [AS a] FOR col IN (v [AS n], ...))`: the source's other
+    /// columns group; each value (and aggregate) becomes a column.
+    fn pivot_rel(
+        &mut self,
+        source: Rel,
+        aggregates: &[sqlparser::ast::ExprWithAlias],
+        value_column: &[Expr],
+        values: &sqlparser::ast::PivotValueSource,
+        factor: &TableFactor,
+    ) -> Rel {
+        if source.opaque {
+            return Rel::unknown();
+        }
+        let scope = Self::scope_of(&source);
+        let ctx = Ctx::plain(Clause::Select);
+        let typed: Vec<(Typed, Lineage, Option<String>)> = aggregates
+            .iter()
+            .map(|a| {
+                let (t, l) = self.collect(|c| c.type_expr(&a.expr, &scope, ctx));
+                (t, l, a.alias.as_ref().map(|i| i.value.clone()))
+            })
+            .collect();
+        let ((), pivot_keys) = self.collect(|c| {
+            for v in value_column {
+                c.type_expr(v, &scope, Ctx::plain(Clause::GroupBy));
+            }
+        });
+        // Columns read by the aggregates or the FOR clause do not group.
+        let mut used: BTreeSet<String> = BTreeSet::new();
+        for e in aggregates.iter().map(|a| &a.expr).chain(value_column) {
+            let _ = sqlparser::ast::visit_expressions(e, |x: &Expr| {
+                match x {
+                    Expr::Identifier(i) => {
+                        used.insert(i.value.to_ascii_lowercase());
+                    }
+                    Expr::CompoundIdentifier(p) => {
+                        if let Some(i) = p.last() {
+                            used.insert(i.value.to_ascii_lowercase());
+                        }
+                    }
+                    _ => {}
+                }
+                std::ops::ControlFlow::<()>::Continue(())
+            });
+        }
+        let mut columns: Vec<OutColumn> = source
+            .columns
+            .iter()
+            .filter(|c| c.name.as_deref().is_none_or(|n| !used.contains(&n.to_ascii_lowercase())))
+            .cloned()
+            .collect();
+        let group_keys: Lineage = columns.iter().fold(Lineage::default(), |mut l, c| {
+            l.absorb(c.lineage.clone());
+            l
+        });
+        let sqlparser::ast::PivotValueSource::List(list) = values else {
+            self.error(
+                Diagnostic::warning(codes::NOT_CHECKED, "PIVOT over ANY or a subquery is not type-checked yet")
+                    .label(self.span_of(factor), "columns unknown")
+                    .help("list the pivot values: `FOR col IN ('a', 'b')`"),
+            );
+            return Rel::unknown();
+        };
+        let span = self.span_of(factor);
+        for v in list {
+            let value_name = match (&v.alias, &v.expr) {
+                (Some(a), _) => a.value.clone(),
+                (None, Expr::Value(x)) => match &x.value {
+                    sqlparser::ast::Value::SingleQuotedString(s) | sqlparser::ast::Value::DoubleQuotedString(s) => {
+                        s.clone()
+                    }
+                    other => format!("_{other}"),
+                },
+                (None, other) => other.to_string(),
+            };
+            for (t, l, agg_alias) in &typed {
+                // GoogleSQL names a pivot column `<aggregate alias>_<value>`, or `<value>`.
+                let name = agg_alias.as_ref().map_or_else(|| value_name.clone(), |a| format!("{a}_{value_name}"));
+                let mut lineage = l.clone();
+                lineage.filters.extend(pivot_keys.clone().into_filters());
+                lineage.filters.extend(group_keys.clone().into_filters());
+                columns.push(OutColumn { name: Some(name), typed: Typed::new(t.ty.clone(), true), span, lineage });
+            }
+        }
+        Rel { columns, opaque: false, filters: source.filters, value_table: false }
+    }
+
+    /// `UNPIVOT (value FOR name IN (c1, c2, ...))`: the listed columns become
+    /// rows of a name column and a value column.
+    fn unpivot_rel(
+        &mut self,
+        source: Rel,
+        value: &Expr,
+        name: &Ident,
+        listed: &[sqlparser::ast::ExprWithAlias],
+    ) -> Rel {
+        if source.opaque {
+            return Rel::unknown();
+        }
+        let scope = Self::scope_of(&source);
+        let mut values = vec![];
+        let mut lineage = Lineage::default();
+        let mut names = BTreeSet::new();
+        for c in listed {
+            let (t, l) = self.collect(|ch| ch.type_expr(&c.expr, &scope, Ctx::plain(Clause::Select)));
+            if let Expr::Identifier(i) = &c.expr {
+                names.insert(i.value.to_ascii_lowercase());
+            }
+            lineage.absorb(l);
+            values.push(t);
+        }
+        let refs: Vec<&Typed> = values.iter().collect();
+        let ty = match self.target.supertype(&refs) {
+            Some(t) => t,
+            None => {
+                let types: Vec<String> = values.iter().map(|t| self.target.type_name(&t.ty)).collect();
+                self.error(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        format!("UNPIVOT columns have no common type: {}", types.join(", ")),
+                    )
+                    .label(self.id_span(name), "unpivoted here")
+                    .help("CAST the columns to one type in a subquery first"),
+                );
+                Type::Unknown
+            }
+        };
+        let mut columns: Vec<OutColumn> = source
+            .columns
+            .iter()
+            .filter(|c| c.name.as_deref().is_none_or(|n| !names.contains(&n.to_ascii_lowercase())))
+            .cloned()
+            .collect();
+        let value_name = match value {
+            Expr::Identifier(i) => Some(i.value.clone()),
+            _ => None,
+        };
+        let span = self.id_span(name);
+        columns.push(OutColumn { name: value_name, typed: Typed::new(ty, true), span, lineage: lineage.clone() });
+        let label = Lineage { sources: BTreeSet::new(), filters: lineage.into_filters() };
+        columns.push(OutColumn {
+            name: Some(name.value.clone()),
+            typed: Typed::new(Type::STRING, false),
+            span,
+            lineage: label,
+        });
+        Rel { columns, opaque: false, filters: source.filters, value_table: false }
     }
 
     fn unnest_rel(

@@ -1,0 +1,2 @@
+SELECT event_id, scor AS score
+FROM events
