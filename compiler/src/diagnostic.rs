@@ -285,3 +285,70 @@ pub fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
     }
     out
 }
+
+/// SARIF 2.1.0, the format code-scanning tools read: one run, a rule per
+/// code used (with its explanation), a result per diagnostic.
+pub fn render_sarif(diags: &[Diagnostic], sources: &Sources) -> String {
+    let location = |l: &Label| {
+        let f = sources.get(l.span.file);
+        let (line, col) = f.line_col(l.span.start as usize);
+        let (end_line, end_col) = f.line_col(l.span.end as usize);
+        serde_json::json!({
+            "physicalLocation": {
+                "artifactLocation": { "uri": f.path },
+                "region": { "startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col }
+            },
+            "message": { "text": l.message }
+        })
+    };
+    let mut used: Vec<&str> = diags.iter().map(|d| d.code.0).collect();
+    used.sort_unstable();
+    used.dedup();
+    let rules: Vec<serde_json::Value> = used
+        .iter()
+        .map(|code| {
+            let info = crate::codes::lookup(code);
+            serde_json::json!({
+                "id": code,
+                "shortDescription": { "text": info.map_or("", |i| i.title) },
+                "help": { "text": info.map_or("", |i| i.explanation), "markdown": info.map_or("", |i| i.explanation) }
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = diags
+        .iter()
+        .map(|d| {
+            let level = match d.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+                Severity::Note => "note",
+            };
+            let text = match &d.help {
+                Some(h) => format!("{}\n{h}", d.message),
+                None => d.message.clone(),
+            };
+            let rule_index = used.iter().position(|c| *c == d.code.0).unwrap_or(0);
+            serde_json::json!({
+                "ruleId": d.code.0,
+                "ruleIndex": rule_index,
+                "level": level,
+                "message": { "text": text },
+                "locations": d.labels.first().map(location).into_iter().collect::<Vec<_>>(),
+                "relatedLocations": d.labels.iter().skip(1).enumerate().map(|(i, l)| {
+                    let mut loc = location(l);
+                    loc["id"] = serde_json::json!(i + 1);
+                    loc
+                }).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "dpc", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+            "results": results
+        }]
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}

@@ -24,6 +24,8 @@ enum Format {
     Json,
     /// GitHub Actions workflow annotations.
     Github,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
     /// A summary for a pull-request comment (`dpc diff`).
     Markdown,
 }
@@ -248,6 +250,7 @@ fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, t
         }
         Format::Markdown => print!("{}", dpc::diff::markdown(&changes)),
         Format::Github => print!("{}", diagnostic::render_github(&shown.diagnostics, &shown.sources)),
+        Format::Sarif => print!("{}", diagnostic::render_sarif(&shown.diagnostics, &shown.sources)),
         Format::Human => {
             print!("{}", dpc::diff::text(&changes));
             report(&shown, Format::Human);
@@ -309,6 +312,7 @@ fn report(c: &Compilation, format: Format) {
     match format {
         Format::Json => print!("{}", diagnostic::render_json(&c.diagnostics, &c.sources)),
         Format::Github => print!("{}", diagnostic::render_github(&c.diagnostics, &c.sources)),
+        Format::Sarif => print!("{}", diagnostic::render_sarif(&c.diagnostics, &c.sources)),
         Format::Human | Format::Markdown => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             eprint!("{}", diagnostic::render_human(&c.diagnostics, &c.sources, color));

@@ -184,3 +184,34 @@ fn diff_reads_the_base_from_git_without_touching_the_working_tree() {
     // The working tree is as it was.
     assert_eq!(std::fs::read_to_string(repo.join("products/checkout/orders/product.toml")).unwrap(), before_edit);
 }
+
+#[test]
+fn sarif_output_has_the_fields_code_scanning_requires() {
+    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden-tests/err/contract-type-mismatch");
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_dpc")).args(["check", "--format", "sarif", "-C"]).arg(&case).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "dpc");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"], "ruleIndex points at the rule");
+        assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
+        assert!(!r["message"]["text"].as_str().unwrap().is_empty());
+        let region = &r["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1 && region["startColumn"].as_u64().unwrap() >= 1);
+        assert!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("products/"));
+    }
+    // The contract mismatch points at the SQL and, as a related location, at the TOML.
+    assert!(results.iter().any(|r| r["relatedLocations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        .as_str()
+        .is_some_and(|u| u.ends_with("product.toml"))));
+}
