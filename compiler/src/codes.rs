@@ -42,6 +42,7 @@ codes! {
     NO_OUTPUTS = "DPC0015", "a product has no output port";
     TARGET_NOT_IMPLEMENTED = "DPC0016", "the product's target is not implemented yet";
     NOT_UTF8 = "DPC0017", "a file is not UTF-8 text";
+    DUPLICATE_PORT = "DPC0018", "a port version is published twice";
     UNKNOWN_PRODUCT = "DPC0101", "an input names a product that does not exist";
     UNKNOWN_PORT = "DPC0102", "an input names an output port that the product does not have";
     UNKNOWN_VERSION = "DPC0103", "an input pins a version that the port does not publish";

@@ -308,6 +308,10 @@ impl OneOrMany {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutputDef {
+    /// The port this entry publishes (default: the entry's key), so that two
+    /// versions of one port can stand side by side: `[outputs.orders_v2]`
+    /// with `port = "orders"`.
+    pub port: Option<Spanned<String>>,
     pub version: Spanned<u32>,
     pub description: Option<Spanned<String>>,
     pub query: Option<Spanned<String>>,

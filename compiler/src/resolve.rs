@@ -95,7 +95,10 @@ pub enum InputSource {
 
 #[derive(Debug)]
 pub struct Port {
+    /// The published port name (what consumers pin).
     pub name: String,
+    /// The `[outputs.<key>]` entry (names the port's artifact files).
+    pub key: String,
     pub span: Span,
     pub version: u32,
     pub description: Option<String>,
@@ -636,8 +639,25 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                     );
                 }
             }
+            let published = match &o.port {
+                Some(p) if r.name(file, p, "port", false) => p.get_ref().clone(),
+                _ => name.get_ref().clone(),
+            };
+            let version = *o.version.get_ref();
+            if let Some(first) = outputs.iter().find(|x: &&Port| x.name == published && x.version == version) {
+                r.diags.push(
+                    Diagnostic::error(
+                        codes::DUPLICATE_PORT,
+                        format!("port `{published}` version {version} is published twice"),
+                    )
+                    .label(load::span(file, &o.version), "published again here")
+                    .label(first.span, "first published here")
+                    .help("give the new entry the next version: `version = N + 1`"),
+                );
+            }
             outputs.push(Port {
-                name: name.get_ref().clone(),
+                name: published,
+                key: name.get_ref().clone(),
                 span,
                 version: *o.version.get_ref(),
                 description: o.description.as_ref().map(|d| d.get_ref().clone()),

@@ -221,13 +221,13 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
                 )?
             }
         };
-        artifacts.push(Artifact { path: format!("{dir}/jobs/{}.sql", port.name), contents: job });
+        artifacts.push(Artifact { path: format!("{dir}/jobs/{}.sql", port.key), contents: job });
         if port.materialization != Materialization::View {
             let schema_json = table_schema(bq, p, oi, &schema, mesh);
-            artifacts.push(Artifact { path: format!("{dir}/schema/{}.json", port.name), contents: schema_json });
+            artifacts.push(Artifact { path: format!("{dir}/schema/{}.json", port.key), contents: schema_json });
         }
         if let Some(checks) = checks(bq, &env, port, &port_id, &table.quoted, &product_file)? {
-            artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.name), contents: checks });
+            artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: checks });
         }
     }
     let ddl = env_render(

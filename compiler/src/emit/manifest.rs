@@ -230,7 +230,7 @@ pub fn manifest(
                 physical: target.physical(mesh, p, &port_table(o))?.plain,
                 contract: o.columns.is_some(),
                 columns,
-                job: format!("{}/{}__{}/jobs/{}.sql", target.kind().name(), p.domain, p.name, o.name),
+                job: format!("{}/{}__{}/jobs/{}.sql", target.kind().name(), p.domain, p.name, o.key),
                 schedule: o.schedule.as_deref(),
                 freshness: o.freshness.as_deref(),
                 unique_key: &o.unique_key,

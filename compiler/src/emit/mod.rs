@@ -86,6 +86,7 @@ pub fn own_input_table(input: &crate::resolve::Input) -> String {
     format!("{}__{}", input.kind.name(), input.name)
 }
 
+/// The physical table of a port version: `<port>_v<version>`.
 pub fn port_table(port: &crate::resolve::Port) -> String {
     format!("{}_v{}", port.name, port.version)
 }
