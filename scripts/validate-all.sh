@@ -17,4 +17,13 @@ for mesh in "${meshes[@]}"; do
   ./target/debug/dpc build -C "$mesh" --out "$out/$name" 2>/dev/null
   dirs+=("$out/$name")
 done
+# Migrations: each diff case's `after`, built against its `before`.
+for case in golden-tests/diff/*/; do
+  name="$(basename "$case")"
+  ./target/debug/dpc build -C "$case/before" --out "$out/base-$name" 2>/dev/null
+  if ./target/debug/dpc build -C "$case/after" --out "$out/migrate-$name" \
+       --base-manifest "$out/base-$name/manifest.json" 2>/dev/null; then
+    dirs+=("$out/migrate-$name")
+  fi
+done
 bash scripts/validate-bigquery.sh "${dirs[@]}"

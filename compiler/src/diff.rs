@@ -358,3 +358,54 @@ pub fn text(changes: &[Change]) -> String {
     }
     out
 }
+
+/// One step that moves a deployed table to the new schema without
+/// re-creating it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    AddColumn { name: String, ty: String, description: Option<String> },
+    WidenColumn { name: String, ty: String },
+    ColumnDescription { name: String, description: Option<String> },
+    TableDescription { description: Option<String> },
+}
+
+/// The migrations of every table port version whose changes are all
+/// compatible: `(product, port key entry, version) → steps`, in order.
+pub fn migrations(base: &Value, head: &Value, changes: &[Change]) -> Vec<(String, String, u64, Vec<Step>)> {
+    let (b, h) = (side(base), side(head));
+    let mut out = vec![];
+    for (key, new) in &h.ports {
+        let Some(old) = b.ports.get(key) else { continue };
+        let breaking = changes
+            .iter()
+            .any(|c| c.impact == Impact::Breaking && (&c.product, &c.port, c.version) == (&key.0, &key.1, key.2));
+        if breaking || new["materialization"] == "view" {
+            continue;
+        }
+        let (oc, nc) = (columns(old), columns(new));
+        let mut steps = vec![];
+        for n in &nc {
+            let name = s(&n["name"]);
+            let description = n["description"].as_str().map(str::to_string);
+            match oc.iter().find(|o| s(&o["name"]).eq_ignore_ascii_case(&name)) {
+                None => steps.push(Step::AddColumn { name, ty: s(&n["type"]), description }),
+                Some(o) => {
+                    if !s(&o["type"]).eq_ignore_ascii_case(&s(&n["type"])) {
+                        steps.push(Step::WidenColumn { name: name.clone(), ty: s(&n["type"]) });
+                    }
+                    if o["description"] != n["description"] {
+                        steps.push(Step::ColumnDescription { name, description });
+                    }
+                }
+            }
+        }
+        if old["description"] != new["description"] {
+            steps.push(Step::TableDescription { description: new["description"].as_str().map(str::to_string) });
+        }
+        if !steps.is_empty() {
+            let entry = s(&new["job"]).rsplit('/').next().unwrap_or_default().trim_end_matches(".sql").to_string();
+            out.push((key.0.clone(), entry, key.2, steps));
+        }
+    }
+    out
+}

@@ -59,6 +59,12 @@ enum Command {
         /// Output directory (default: target/dpc under the mesh root).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Also write migrations (ALTER TABLE) from this git revision's schemas; breaking changes fail.
+        #[arg(long, value_name = "REF")]
+        base: Option<String>,
+        /// Also write migrations from the schemas of this deployed manifest.json.
+        #[arg(long, value_name = "FILE", conflicts_with = "base")]
+        base_manifest: Option<PathBuf>,
     },
     /// Compare the mesh with a base: what changed in each published port, and whom it breaks.
     Diff {
@@ -121,8 +127,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check(args) => run(&args, None, false),
-        Command::Build { mesh, out } => run(&mesh, out, true),
+        Command::Check(args) => run(&args, None, false, None),
+        Command::Build { mesh, out, base, base_manifest } => {
+            let base = (base.is_some() || base_manifest.is_some()).then_some((base, base_manifest));
+            run(&mesh, out, true, base)
+        }
         Command::Diff { mesh, base, base_manifest, today } => diff(&mesh, base, base_manifest, today),
         Command::Lineage { selector, upstream: _, downstream, depth, filters, path, format } => {
             let direction = if downstream { Direction::Downstream } else { Direction::Upstream };
@@ -219,20 +228,9 @@ fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, t
         Ok(x) => x,
         Err(code) => return code,
     };
-    let base_manifest: serde_json::Value = match (base, base_manifest) {
-        (_, Some(file)) => match std::fs::read_to_string(&file).map(|t| serde_json::from_str(&t)) {
-            Ok(Ok(v)) => v,
-            Ok(Err(e)) => return usage_error(&format!("{} is not a manifest: {e}", file.display())),
-            Err(e) => return usage_error(&format!("cannot read {}: {e}", file.display())),
-        },
-        (Some(rev), None) => match load::read_tree_at(&root, &rev) {
-            Ok(tree) => match manifest_of(tree, args.format, &format!("the mesh at {rev}")) {
-                Ok((_, v)) => v,
-                Err(code) => return code,
-            },
-            Err(e) => return usage_error(&e.to_string()),
-        },
-        (None, None) => return usage_error("name a base: --base REF or --base-manifest FILE"),
+    let base_manifest = match read_base(&root, base, base_manifest, args.format) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let today = today.unwrap_or_else(today_utc);
     let target = dpc::target::target_for(load::TargetKind::Bigquery);
@@ -263,6 +261,58 @@ fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, t
     }
 }
 
+/// The base's manifest: a deployed manifest.json, or the mesh at a git revision.
+fn read_base(
+    root: &Path,
+    rev: Option<String>,
+    file: Option<PathBuf>,
+    format: Format,
+) -> Result<serde_json::Value, ExitCode> {
+    match (rev, file) {
+        (_, Some(file)) => match std::fs::read_to_string(&file).map(|t| serde_json::from_str(&t)) {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(usage_error(&format!("{} is not a manifest: {e}", file.display()))),
+            Err(e) => Err(usage_error(&format!("cannot read {}: {e}", file.display()))),
+        },
+        (Some(rev), None) => {
+            let tree = load::read_tree_at(root, &rev).map_err(|e| usage_error(&e.to_string()))?;
+            manifest_of(tree, format, &format!("the mesh at {rev}")).map(|(_, v)| v)
+        }
+        (None, None) => Err(usage_error("name a base: --base REF or --base-manifest FILE")),
+    }
+}
+
+/// Migration artifacts for the compatible changes since the base; the
+/// breaking ones as errors.
+fn migrations(c: &mut Compilation, base: &serde_json::Value) -> Result<(), String> {
+    let Some(mesh) = &c.mesh else { return Ok(()) };
+    let Some(head) = c.artifacts.iter().flatten().find(|a| a.path == "manifest.json") else { return Ok(()) };
+    let head: serde_json::Value = serde_json::from_str(&head.contents).map_err(|e| e.to_string())?;
+    let today = today_utc();
+    let target = dpc::target::target_for(load::TargetKind::Bigquery);
+    let changes = dpc::diff::diff_manifests(base, &head, target, &today);
+    let breaking: Vec<_> = dpc::diff::diagnose(&changes, mesh, &today).into_iter().filter(|d| d.is_error()).collect();
+    if !breaking.is_empty() {
+        c.diagnostics.extend(breaking);
+        c.artifacts = None;
+        return Ok(());
+    }
+    let mut extra = vec![];
+    for (product, entry, _, steps) in dpc::diff::migrations(base, &head, &changes) {
+        let Some(p) = mesh.products.iter().find(|p| p.id == product) else { continue };
+        let Some(port) = p.outputs.iter().find(|o| o.key == entry) else { continue };
+        let target = p.target();
+        let table = target.physical(mesh, p, &dpc::emit::port_table(port))?;
+        let path = format!("{}/{}__{}/migrations/{}.sql", target.kind().name(), p.domain, p.name, port.key);
+        extra.push(dpc::emit::Artifact { path, contents: target.emit_migration(&table, &steps)? });
+    }
+    if let Some(a) = c.artifacts.as_mut() {
+        a.extend(extra);
+        a.sort_by(|x, y| x.path.cmp(&y.path));
+    }
+    Ok(())
+}
+
 /// Today's date in UTC, as YYYY-MM-DD.
 fn today_utc() -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
@@ -279,12 +329,26 @@ fn today_utc() -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
-fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool) -> ExitCode {
+type Base = (Option<String>, Option<PathBuf>);
+
+fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -> ExitCode {
     let (root, tree) = match read_mesh(&args.path) {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let compilation = dpc::compile(tree, build);
+    let base = match base {
+        Some((rev, file)) => match read_base(&root, rev, file, args.format) {
+            Ok(v) => Some(v),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let mut compilation = dpc::compile(tree, build);
+    if let Some(base) = &base {
+        if let Err(e) = migrations(&mut compilation, base) {
+            return usage_error(&format!("migrations: {e}"));
+        }
+    }
     report(&compilation, args.format);
     if compilation.has_errors() {
         return ExitCode::from(1);

@@ -197,6 +197,17 @@ fn diff_cases_report_their_changes() {
                 dpc(tmp.path(), &[&args[..], &["--today", "2026-11-24", "--format", format]].concat());
             actual.push_str(&format!("== --format {format}: exit {code}\n{stdout}{stderr}"));
         }
+        // `dpc build --base-manifest`: the migrations, or the refusal.
+        let args = ["build", "-C", after.to_str().unwrap(), "--out", "out", "--base-manifest", base.to_str().unwrap()];
+        let (code, _, stderr) = dpc(tmp.path(), &args);
+        actual.push_str(&format!("== build --base-manifest: exit {code}\n"));
+        if code != 0 {
+            actual.push_str(stderr.lines().last().unwrap_or_default());
+            actual.push('\n');
+        }
+        for (path, text) in tree(&tmp.path().join("out")).iter().filter(|(p, _)| p.contains("/migrations/")) {
+            actual.push_str(&format!("--- {path}\n{text}"));
+        }
         let expected_file = case.join("expected.txt");
         if bless() {
             std::fs::write(&expected_file, &actual).unwrap();

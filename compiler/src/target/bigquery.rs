@@ -416,6 +416,10 @@ impl Target for BigQuery {
         crate::emit::bigquery::emit_product(self, product)
     }
 
+    fn emit_migration(&self, table: &Physical, steps: &[crate::diff::Step]) -> Result<String, String> {
+        crate::emit::bigquery::emit_migration(self, table, steps)
+    }
+
     fn string_literal(&self, value: &str) -> String {
         let mut out = String::with_capacity(value.len() + 2);
         out.push('\'');

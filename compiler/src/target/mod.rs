@@ -62,6 +62,8 @@ pub trait Target: Sync + Send {
     fn physical(&self, mesh: &Mesh, product: &Product, table: &str) -> Result<Physical, String>;
     /// Every artifact file of one product (DDL, jobs, checks).
     fn emit_product(&self, product: &EmitProduct) -> Result<Vec<Artifact>, String>;
+    /// The statements that move a deployed table to a compatible new schema.
+    fn emit_migration(&self, table: &Physical, steps: &[crate::diff::Step]) -> Result<String, String>;
 }
 
 pub fn target_for(kind: TargetKind) -> &'static dyn Target {
