@@ -259,7 +259,9 @@ pub fn render_json(diags: &[Diagnostic], sources: &Sources) -> String {
 }
 
 /// GitHub Actions workflow commands: `::error file=...,line=...::message`.
-pub fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
+/// `prefix` is the mesh root's path in the repository (`""` or `mesh/`):
+/// annotations name files from the repository root.
+pub fn render_github(diags: &[Diagnostic], sources: &Sources, prefix: &str) -> String {
     // The workflow-command escapes: data and property values differ.
     let data = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
     let prop = |s: &str| data(s).replace(':', "%3A").replace(',', "%2C");
@@ -277,7 +279,10 @@ pub fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
             let (end_line, end_col) = f.line_col(span.end as usize);
             props.insert(
                 0,
-                format!("file={},line={line},col={col},endLine={end_line},endColumn={end_col}", prop(&f.path)),
+                format!(
+                    "file={},line={line},col={col},endLine={end_line},endColumn={end_col}",
+                    prop(&format!("{prefix}{}", f.path))
+                ),
             );
         }
         let help = d.help.as_ref().map_or(String::new(), |h| format!("\n{h}"));
@@ -288,14 +293,14 @@ pub fn render_github(diags: &[Diagnostic], sources: &Sources) -> String {
 
 /// SARIF 2.1.0, the format code-scanning tools read: one run, a rule per
 /// code used (with its explanation), a result per diagnostic.
-pub fn render_sarif(diags: &[Diagnostic], sources: &Sources) -> String {
+pub fn render_sarif(diags: &[Diagnostic], sources: &Sources, prefix: &str) -> String {
     let location = |l: &Label| {
         let f = sources.get(l.span.file);
         let (line, col) = f.line_col(l.span.start as usize);
         let (end_line, end_col) = f.line_col(l.span.end as usize);
         serde_json::json!({
             "physicalLocation": {
-                "artifactLocation": { "uri": f.path },
+                "artifactLocation": { "uri": format!("{prefix}{}", f.path) },
                 "region": { "startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col }
             },
             "message": { "text": l.message }

@@ -171,13 +171,13 @@ fn lineage(
     path: Option<PathBuf>,
     format: LineageFormat,
 ) -> ExitCode {
-    let (_, tree) = match read_mesh(&path) {
+    let (root, tree) = match read_mesh(&path) {
         Ok(t) => t,
         Err(code) => return code,
     };
     let c = dpc::compile(tree, false);
     if c.has_errors() {
-        report(&c, Format::Human);
+        report(&c, Format::Human, &root);
         eprintln!("error: lineage needs a mesh without errors");
         return ExitCode::from(1);
     }
@@ -198,13 +198,14 @@ fn lineage(
 
 /// The manifest of a mesh without errors, or the exit code after reporting them.
 fn manifest_of(
+    root: &Path,
     tree: load::SourceTree,
     format: Format,
     what: &str,
 ) -> Result<(Compilation, serde_json::Value), ExitCode> {
     let c = dpc::compile(tree, true);
     if c.has_errors() {
-        report(&c, format);
+        report(&c, format, root);
         eprintln!("error: {what} has errors; fix them before comparing");
         return Err(ExitCode::from(1));
     }
@@ -224,7 +225,7 @@ fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, t
         Ok(t) => t,
         Err(code) => return code,
     };
-    let (head, head_manifest) = match manifest_of(tree, args.format, "the mesh") {
+    let (head, head_manifest) = match manifest_of(&root, tree, args.format, "the mesh") {
         Ok(x) => x,
         Err(code) => return code,
     };
@@ -247,11 +248,15 @@ fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, t
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         Format::Markdown => print!("{}", dpc::diff::markdown(&changes)),
-        Format::Github => print!("{}", diagnostic::render_github(&shown.diagnostics, &shown.sources)),
-        Format::Sarif => print!("{}", diagnostic::render_sarif(&shown.diagnostics, &shown.sources)),
+        Format::Github => {
+            print!("{}", diagnostic::render_github(&shown.diagnostics, &shown.sources, &repo_prefix(&root)))
+        }
+        Format::Sarif => {
+            print!("{}", diagnostic::render_sarif(&shown.diagnostics, &shown.sources, &repo_prefix(&root)))
+        }
         Format::Human => {
             print!("{}", dpc::diff::text(&changes));
-            report(&shown, Format::Human);
+            report(&shown, Format::Human, &root);
         }
     }
     if shown.has_errors() {
@@ -276,7 +281,7 @@ fn read_base(
         },
         (Some(rev), None) => {
             let tree = load::read_tree_at(root, &rev).map_err(|e| usage_error(&e.to_string()))?;
-            manifest_of(tree, format, &format!("the mesh at {rev}")).map(|(_, v)| v)
+            manifest_of(root, tree, format, &format!("the mesh at {rev}")).map(|(_, v)| v)
         }
         (None, None) => Err(usage_error("name a base: --base REF or --base-manifest FILE")),
     }
@@ -311,6 +316,20 @@ fn migrations(c: &mut Compilation, base: &serde_json::Value) -> Result<(), Strin
         a.sort_by(|x, y| x.path.cmp(&y.path));
     }
     Ok(())
+}
+
+/// The mesh root's path inside its git repository (`""` at the top, or
+/// outside any repository), for annotations that name files from there.
+fn repo_prefix(root: &Path) -> String {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--show-prefix"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
 
 /// Today's date in UTC, as YYYY-MM-DD.
@@ -349,7 +368,7 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
             return usage_error(&format!("migrations: {e}"));
         }
     }
-    report(&compilation, args.format);
+    report(&compilation, args.format, &root);
     if compilation.has_errors() {
         return ExitCode::from(1);
     }
@@ -372,11 +391,12 @@ fn display_relative(p: &Path) -> String {
         .unwrap_or_else(|| p.display().to_string())
 }
 
-fn report(c: &Compilation, format: Format) {
+/// Prints diagnostics; `root` places file names for GitHub and SARIF.
+fn report(c: &Compilation, format: Format, root: &Path) {
     match format {
         Format::Json => print!("{}", diagnostic::render_json(&c.diagnostics, &c.sources)),
-        Format::Github => print!("{}", diagnostic::render_github(&c.diagnostics, &c.sources)),
-        Format::Sarif => print!("{}", diagnostic::render_sarif(&c.diagnostics, &c.sources)),
+        Format::Github => print!("{}", diagnostic::render_github(&c.diagnostics, &c.sources, &repo_prefix(root))),
+        Format::Sarif => print!("{}", diagnostic::render_sarif(&c.diagnostics, &c.sources, &repo_prefix(root))),
         Format::Human | Format::Markdown => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             eprint!("{}", diagnostic::render_human(&c.diagnostics, &c.sources, color));
