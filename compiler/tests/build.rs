@@ -154,7 +154,7 @@ fn lineage_command_walks_across_products() {
 }
 
 #[test]
-fn diff_reads_the_base_from_git_without_touching_the_working_tree() {
+fn diff_against_the_previous_commit_of_a_real_git_repository() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path();
     let git = |args: &[&str]| {
@@ -167,9 +167,11 @@ fn diff_reads_the_base_from_git_without_touching_the_working_tree() {
     git(&["-c", "user.name=t", "-c", "user.email=t@x", "add", "."]);
     git(&["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qm", "base"]);
     copy_tree(&base.join("after"), repo, false);
+    // Second commit: the change under review; compare HEAD with HEAD~1.
+    git(&["-c", "user.name=t", "-c", "user.email=t@x", "commit", "-qam", "change"]);
     let before_edit = std::fs::read_to_string(repo.join("products/checkout/orders/product.toml")).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_dpc"))
-        .args(["diff", "--base", "HEAD", "--today", "2026-11-24", "--format", "json", "-C"])
+        .args(["diff", "--base", "HEAD~1", "--today", "2026-11-24", "--format", "json", "-C"])
         .arg(repo)
         .output()
         .unwrap();

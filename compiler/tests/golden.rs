@@ -191,7 +191,7 @@ fn diff_cases_report_their_changes() {
         let base = tmp.path().join("base/manifest.json");
         let mut actual = String::new();
         let after = case.join("after");
-        for format in ["human", "markdown"] {
+        for format in ["human", "json", "github", "sarif", "markdown"] {
             let args = ["diff", "-C", after.to_str().unwrap(), "--base-manifest", base.to_str().unwrap()];
             let (code, stdout, stderr) =
                 dpc(tmp.path(), &[&args[..], &["--today", "2026-11-24", "--format", format]].concat());

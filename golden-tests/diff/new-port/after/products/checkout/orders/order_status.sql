@@ -1,0 +1,3 @@
+SELECT status, COUNT(*) AS orders
+FROM shop_orders
+GROUP BY status

@@ -1,0 +1,2 @@
+SELECT order_id, amount, status
+FROM shop_orders
