@@ -58,7 +58,21 @@ pub fn parse_query(file: FileId, source: &SourceFile, target: &dyn Target) -> Re
         .and_then(|mut p| p.parse_statements());
     let mut statements = match parsed {
         Ok(s) => s,
-        Err(e) => return Err(syntax_error(&map, &e.to_string())),
+        Err(e) => {
+            let mut d = syntax_error(&map, &e.to_string());
+            // Written for another warehouse? Say which, rather than only where.
+            if let Some(other) = foreign_dialect(&source.text) {
+                d.code = codes::UNSUPPORTED_SYNTAX;
+                d.message = format!(
+                    "this is {other} SQL, not {} SQL: {}",
+                    target.display_name(),
+                    d.message.trim_start_matches("SQL syntax error: ")
+                );
+                d.help =
+                    Some(format!("rewrite it in {}'s dialect; the SQL parser stopped here", target.display_name()));
+            }
+            return Err(d);
+        }
     };
     if statements.is_empty() {
         return Err(Diagnostic::error(codes::NOT_A_QUERY, "the query file is empty")
@@ -84,6 +98,19 @@ pub fn parse_query(file: FileId, source: &SourceFile, target: &dyn Target) -> Re
     Ok(ParsedQuery { file, query })
 }
 
+/// The first common dialect that parses the text, if the target's did not.
+fn foreign_dialect(text: &str) -> Option<&'static str> {
+    use sqlparser::dialect::{DuckDbDialect, MsSqlDialect, MySqlDialect, PostgreSqlDialect, SnowflakeDialect};
+    let candidates: [(&str, &dyn sqlparser::dialect::Dialect); 5] = [
+        ("MySQL", &MySqlDialect {}),
+        ("PostgreSQL", &PostgreSqlDialect {}),
+        ("Snowflake", &SnowflakeDialect {}),
+        ("SQL Server", &MsSqlDialect {}),
+        ("DuckDB", &DuckDbDialect {}),
+    ];
+    candidates.into_iter().find(|(_, d)| Parser::parse_sql(*d, text).is_ok()).map(|(name, _)| name)
+}
+
 fn syntax_error(map: &SpanMap, message: &str) -> Diagnostic {
     let message = message.strip_prefix("sql parser error: ").unwrap_or(message);
     // "Expected: ..., found: x at Line: 3, Column: 13"
@@ -104,25 +131,46 @@ fn syntax_error(map: &SpanMap, message: &str) -> Diagnostic {
 }
 
 /// sqlparser reads the typed array literal `ARRAY<INT64>[1, 2]` as the
-/// comparison `(ARRAY < INT64) > [1, 2]`: reject it instead of misreading it.
+/// comparison `(ARRAY < INT64) > [1, 2]`. The plain shape (an element type
+/// that is one name) is read back by the checker ([`typed_array_literal`]);
+/// any other shape would be misread, so it is rejected.
 fn find_misparse(map: &SpanMap, query: &Query) -> Option<Diagnostic> {
+    let mut readable: Vec<*const Expr> = vec![];
+    let _ = sqlparser::ast::visit_expressions(query, |e: &Expr| {
+        if let Some((_, inner)) = typed_array_literal(e) {
+            readable.push(inner as *const Expr);
+        }
+        ControlFlow::<()>::Continue(())
+    });
     let mut found = None;
     let _ = sqlparser::ast::visit_expressions(query, |e: &Expr| {
-        if let Expr::BinaryOp { left, op: BinaryOperator::Lt, .. } = e {
-            if matches!(&**left, Expr::Identifier(i) if i.value.eq_ignore_ascii_case("ARRAY") && i.quote_style.is_none())
-            {
-                found = Some(
-                    Diagnostic::error(
-                        codes::UNSUPPORTED_SYNTAX,
-                        "typed array literals `ARRAY<T>[...]` cannot be checked",
-                    )
-                    .label(map.span(sqlparser::ast::Spanned::span(e)), "read as a comparison by the SQL parser")
-                    .help("write `[CAST(x AS T), ...]` or `CAST([...] AS ARRAY<T>)` instead"),
-                );
-                return ControlFlow::Break(());
-            }
+        let misread = matches!(e, Expr::BinaryOp { left, op: BinaryOperator::Lt, .. }
+            if matches!(&**left, Expr::Identifier(i) if i.value.eq_ignore_ascii_case("ARRAY") && i.quote_style.is_none()));
+        if misread && !readable.contains(&(e as *const Expr)) {
+            found = Some(
+                Diagnostic::error(
+                    codes::UNSUPPORTED_SYNTAX,
+                    "this typed array literal `ARRAY<T>[...]` cannot be checked",
+                )
+                .label(map.span(sqlparser::ast::Spanned::span(e)), "read as a comparison by the SQL parser")
+                .help("write `CAST([...] AS ARRAY<T>)` instead"),
+            );
+            return ControlFlow::Break(());
         }
         ControlFlow::Continue(())
     });
     found
+}
+
+/// `ARRAY<T>[...]` as sqlparser reads it: the element type's name and the
+/// inner `ARRAY < T` node, when the shape is the plain one.
+pub fn typed_array_literal(e: &Expr) -> Option<(&sqlparser::ast::Ident, &Expr)> {
+    let Expr::BinaryOp { left, op: BinaryOperator::Gt, right } = e else { return None };
+    let Expr::BinaryOp { left: array, op: BinaryOperator::Lt, right: ty } = &**left else { return None };
+    let is_array =
+        matches!(&**array, Expr::Identifier(i) if i.value.eq_ignore_ascii_case("ARRAY") && i.quote_style.is_none());
+    match (&**ty, &**right) {
+        (Expr::Identifier(t), Expr::Array(_)) if is_array && t.quote_style.is_none() => Some((t, &**left)),
+        _ => None,
+    }
 }

@@ -474,6 +474,9 @@ impl Checker<'_> {
     }
 
     fn type_binary(&mut self, e: &Expr, left: &Expr, op: &B, right: &Expr, scope: &Scope, ctx: Ctx) -> Typed {
+        if let (Some((name, _)), Expr::Array(array)) = (crate::sql::typed_array_literal(e), right) {
+            return self.typed_array(name, array, scope, ctx);
+        }
         let l = self.type_expr(left, scope, ctx);
         let r = self.type_expr(right, scope, ctx);
         let nullable = l.nullable || r.nullable;
@@ -540,6 +543,27 @@ impl Checker<'_> {
                 Typed::unknown()
             }
         }
+    }
+
+    /// `ARRAY<T>[...]`: every element must coerce to T.
+    fn typed_array(&mut self, name: &Ident, array: &sqlparser::ast::Array, scope: &Scope, ctx: Ctx) -> Typed {
+        let elem = match self.target.parse_type(&name.value) {
+            Ok(t) => t,
+            Err(msg) => {
+                self.error(
+                    Diagnostic::error(codes::INVALID_TYPE, msg).label(self.id_span(name), "invalid element type"),
+                );
+                return Typed::unknown();
+            }
+        };
+        for x in &array.elem {
+            let t = self.type_expr(x, scope, ctx);
+            if !self.target.coerces(&t, &elem) {
+                let (got, want) = (self.target.type_name(&t.ty), self.target.type_name(&elem));
+                self.mismatch(x, &format!("an element of ARRAY<{want}> is {got}"));
+            }
+        }
+        Typed::new(Type::Array(Box::new(elem.unparameterized())), false)
     }
 
     fn access(&mut self, e: &Expr, t: Typed, access: &AccessExpr, scope: &Scope, ctx: Ctx) -> Typed {

@@ -5,4 +5,4 @@ SELECT
   amount,
   DATE(created_at) AS ordered_on
 FROM shop_orders
-WHERE status IN UNNEST(ARRAY<STRING>['paid', 'shipped'])
+WHERE amount IN UNNEST(ARRAY<NUMERIC(10, 2)>[10.5, 20])
