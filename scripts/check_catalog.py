@@ -264,7 +264,10 @@ class Param:
     def __init__(self, raw: str):
         self.raw = raw
         self.card = raw[-1] if raw[-1:] in "?*+" else ""
-        self.type = parse_type(raw[:-1] if self.card else raw)
+        body = raw[:-1] if self.card else raw
+        # `=T`: no literal coercion (a literal fits by its own type only).
+        self.exact = body.startswith("=")
+        self.type = parse_type(body[1:] if self.exact else body)
 
 
 class Sig:
@@ -340,6 +343,8 @@ def resolve(sigs, argtypes):
                         and all(match(pf[1], af[1], False) for pf, af in zip(p[1], a[1])))
             return widens(a, p) if top else same(a, p)
 
+        # Arguments here are typed (CAST(NULL AS T)), never literals, so `=T`
+        # (no literal coercion) matches as T does.
         for p, a in zip(params, argtypes):
             if not match(p, a, True):
                 ok = False

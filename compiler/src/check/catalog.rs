@@ -48,6 +48,9 @@ pub enum Repeat {
 pub struct Param {
     pub pattern: Pattern,
     pub repeat: Repeat,
+    /// `=T`: no literal coercion; a literal fits only by its own type
+    /// (with implicit widening), as a column would.
+    pub exact: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -190,8 +193,12 @@ impl Catalog {
                         Some('+') => (&a[..a.len() - 1], Repeat::OneOrMore),
                         _ => (a.as_str(), Repeat::One),
                     };
+                    let (body, exact) = match body.strip_prefix('=') {
+                        Some(rest) => (rest, true),
+                        None => (body, false),
+                    };
                     let pattern = parse_pattern(body, parse_type).map_err(|e| format!("{}: {e}", f.name))?;
-                    params.push(Param { pattern, repeat });
+                    params.push(Param { pattern, repeat, exact });
                 }
                 let returns = parse_pattern(&s.returns, parse_type).map_err(|e| format!("{}: {e}", f.name))?;
                 let text = format!("{}({}) -> {}", f.name, s.args.join(", "), s.returns);
@@ -266,7 +273,11 @@ impl Function {
             };
             count_fits = true;
             let mut bindings: Vec<Vec<Typed>> = vec![];
-            if !params.iter().zip(args).all(|(p, a)| bind(p, a, target, &mut bindings)) {
+            let fits = |p: &Param, a: &Arg| match (p.exact, &p.pattern, a) {
+                (true, Pattern::Type(t), Arg::Value(v)) => target.coerces(&Typed::new(v.ty.clone(), v.nullable), t),
+                _ => true,
+            };
+            if !params.iter().zip(args).all(|(p, a)| fits(p, a) && bind(&p.pattern, a, target, &mut bindings)) {
                 continue;
             }
             let mut resolved: Vec<Option<Type>> = vec![];
@@ -288,7 +299,7 @@ impl Function {
             if !all_bound {
                 continue;
             }
-            let cost: u32 = params.iter().zip(args).map(|(p, a)| coercion_cost(p, a)).sum();
+            let cost: u32 = params.iter().zip(args).map(|(p, a)| coercion_cost(&p.pattern, a)).sum();
             if best.as_ref().is_none_or(|(c, _, _)| cost < *c) {
                 best = Some((cost, substitute(&sig.returns, &resolved), sig));
             }
@@ -328,7 +339,7 @@ fn coercion_cost(p: &Pattern, a: &Arg) -> u32 {
 }
 
 /// The parameters for a call with `n` arguments, if the signature allows `n`.
-fn expand(params: &[Param], n: usize) -> Option<Vec<&Pattern>> {
+fn expand(params: &[Param], n: usize) -> Option<Vec<&Param>> {
     let required = params.iter().filter(|p| matches!(p.repeat, Repeat::One | Repeat::OneOrMore)).count();
     let optional = params.iter().filter(|p| p.repeat == Repeat::Optional).count();
     let repeating = params.iter().any(|p| matches!(p.repeat, Repeat::ZeroOrMore | Repeat::OneOrMore));
@@ -341,18 +352,18 @@ fn expand(params: &[Param], n: usize) -> Option<Vec<&Pattern>> {
     let mut out = vec![];
     for p in params {
         match p.repeat {
-            Repeat::One => out.push(&p.pattern),
+            Repeat::One => out.push(p),
             Repeat::Optional if spare_optional > 0 => {
                 spare_optional -= 1;
-                out.push(&p.pattern);
+                out.push(p);
             }
             Repeat::Optional => {}
             Repeat::OneOrMore | Repeat::ZeroOrMore => {
                 if p.repeat == Repeat::OneOrMore {
-                    out.push(&p.pattern);
+                    out.push(p);
                 }
                 for _ in 0..extra {
-                    out.push(&p.pattern);
+                    out.push(p);
                 }
                 extra = 0;
             }
