@@ -16,6 +16,8 @@ use std::ops::ControlFlow;
 pub struct ParsedQuery {
     pub file: FileId,
     pub query: Box<Query>,
+    /// Where the text says CORRESPONDING (read as BY NAME): byte offsets.
+    pub corresponding: Vec<usize>,
 }
 
 /// Converts sqlparser's line/column spans into byte spans of one file.
@@ -52,10 +54,9 @@ impl SpanMap<'_> {
 pub fn parse_query(file: FileId, source: &SourceFile, target: &dyn Target) -> Result<ParsedQuery, Diagnostic> {
     let map = SpanMap { file, source };
     let options = ParserOptions::new().with_unescape(false).with_trailing_commas(false);
-    let parsed = Parser::new(target.dialect())
-        .with_options(options)
-        .try_with_sql(&source.text)
-        .and_then(|mut p| p.parse_statements());
+    let (text, corresponding) = corresponding_as_by_name(&source.text, target);
+    let parsed =
+        Parser::new(target.dialect()).with_options(options).try_with_sql(&text).and_then(|mut p| p.parse_statements());
     let mut statements = match parsed {
         Ok(s) => s,
         Err(e) => {
@@ -95,7 +96,36 @@ pub fn parse_query(file: FileId, source: &SourceFile, target: &dyn Target) -> Re
     if let Some(d) = find_misparse(&map, &query) {
         return Err(d);
     }
-    Ok(ParsedQuery { file, query })
+    Ok(ParsedQuery { file, query, corresponding })
+}
+
+/// GoogleSQL's `UNION ALL CORRESPONDING` is `UNION ALL BY NAME` to
+/// sqlparser, which knows only the latter: the keyword is replaced by a
+/// text of the same length, so every position stays where it was (and the
+/// emitted SQL, spliced from the original text, keeps CORRESPONDING).
+fn corresponding_as_by_name(text: &str, target: &dyn Target) -> (String, Vec<usize>) {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(target.dialect(), text).tokenize_with_location() else {
+        return (text.to_string(), vec![]);
+    };
+    let mut offsets = vec![];
+    let file = SourceFile::new(String::new(), text.to_string());
+    let mut out = text.to_string();
+    let mut previous: Option<&Token> = None;
+    for t in &tokens {
+        if matches!(t.token, Token::Whitespace(_)) {
+            continue;
+        }
+        let is_corresponding = matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("CORRESPONDING"));
+        let after_quantifier = matches!(previous, Some(Token::Word(w)) if ["ALL", "DISTINCT"].iter().any(|k| w.value.eq_ignore_ascii_case(k)));
+        if is_corresponding && after_quantifier {
+            let start = file.offset(t.span.start.line, t.span.start.column);
+            out.replace_range(start..start + "CORRESPONDING".len(), "BY NAME      ");
+            offsets.push(start);
+        }
+        previous = Some(&t.token);
+    }
+    (out, offsets)
 }
 
 /// The first common dialect that parses the text, if the target's did not.

@@ -210,3 +210,15 @@ fn lineage_of_array_subqueries_set_operations_and_named_windows() {
     // ANY_VALUE(x HAVING MAX y): y chooses the row.
     assert_eq!(lineage("SELECT ANY_VALUE(s HAVING MAX d) AS latest FROM t"), "latest <- t.s | t.d");
 }
+
+#[test]
+fn set_operations_by_name() {
+    assert_eq!(infer("SELECT id, s FROM t UNION ALL CORRESPONDING SELECT k AS s, id FROM u"), "id INT64, s STRING");
+    assert_eq!(infer("SELECT id, s FROM t UNION DISTINCT BY NAME SELECT k AS s, id FROM u"), "id INT64, s STRING");
+    // CORRESPONDING keeps the common columns; BY NAME needs them all.
+    assert_eq!(infer("SELECT id, s FROM t UNION ALL CORRESPONDING SELECT id, k FROM u"), "id INT64");
+    assert_eq!(
+        infer("SELECT id, s FROM t UNION ALL BY NAME SELECT id, k FROM u"),
+        "DPC0313 column `s` of the first branch is not in the second\nDPC0313 column `k` of the second branch is not in the first"
+    );
+}

@@ -123,7 +123,8 @@ pub fn check_mesh(
                 continue;
             };
             let map = SpanMap { file: parsed.file, source: sources.get(parsed.file) };
-            let mut checker = query::Checker::new(target, &inputs, &unresolved, map, &mesh.deidentifying);
+            let mut checker =
+                query::Checker::new(target, &inputs, &unresolved, map, &mesh.deidentifying, &parsed.corresponding);
             let out = checker.check_port_query(&parsed.query);
             let relations = std::mem::take(&mut checker.relations);
             // A query with errors is not compared with its contract: its

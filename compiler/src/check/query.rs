@@ -131,6 +131,8 @@ pub(crate) struct Checker<'a> {
     reads: Lineage,
     /// Functions the mesh declares de-identifying, beyond the catalog's.
     deidentifying: &'a BTreeSet<String>,
+    /// Byte offsets where the query says CORRESPONDING (parsed as BY NAME).
+    corresponding: &'a [usize],
     /// The named windows (`WINDOW w AS (...)`) of the SELECT being typed, with their keys' lineage.
     pub windows: Vec<(String, Lineage)>,
 }
@@ -150,8 +152,10 @@ impl<'a> Checker<'a> {
         unresolved: &'a [bool],
         map: SpanMap<'a>,
         deidentifying: &'a BTreeSet<String>,
+        corresponding: &'a [usize],
     ) -> Checker<'a> {
         Checker {
+            corresponding,
             deidentifying,
             target,
             inputs,
@@ -316,7 +320,17 @@ impl<'a> Checker<'a> {
                 let l = self.check_set_expr(left, parent, None);
                 let r = self.check_set_expr(right, parent, None);
                 let span = self.span_of(body);
-                if *set_quantifier == SetQuantifier::None && !self.target.has_alias_column_lists() {
+                let by_name = matches!(
+                    set_quantifier,
+                    SetQuantifier::ByName | SetQuantifier::AllByName | SetQuantifier::DistinctByName
+                );
+                // CORRESPONDING keeps the columns both branches have; BY NAME needs them all.
+                let (lspan, rspan) = (self.span_of(&**left), self.span_of(&**right));
+                let corresponding =
+                    self.corresponding.iter().any(|&o| o >= lspan.end as usize && o <= rspan.start as usize);
+                let (l, r) = if by_name { self.match_by_name(l, r, corresponding) } else { (l, r) };
+                let bare = matches!(set_quantifier, SetQuantifier::None | SetQuantifier::ByName);
+                if bare && !self.target.has_alias_column_lists() {
                     let op_name = op.to_string().to_ascii_uppercase();
                     self.error(
                         Diagnostic::error(
@@ -355,6 +369,50 @@ impl<'a> Checker<'a> {
                 Rel::unknown()
             }
         }
+    }
+
+    /// Set operations by name: the right branch's columns in the left
+    /// branch's order. `CORRESPONDING` keeps the names both have; `BY NAME`
+    /// needs the same names on both sides.
+    fn match_by_name(&mut self, mut l: Rel, mut r: Rel, corresponding: bool) -> (Rel, Rel) {
+        if l.opaque || r.opaque {
+            return (l, r);
+        }
+        let find = |cols: &[OutColumn], name: &str| {
+            cols.iter().position(|x| x.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        };
+        if corresponding {
+            l.columns.retain(|c| find(&r.columns, c.name.as_deref().unwrap_or_default()).is_some());
+        } else {
+            for c in &l.columns {
+                if find(&r.columns, c.name.as_deref().unwrap_or_default()).is_none() {
+                    let name = c.name.as_deref().unwrap_or("?");
+                    self.error(
+                        Diagnostic::error(codes::SET_OPERATION_MISMATCH, format!("column `{name}` of the first branch is not in the second"))
+                            .label(c.span, "no column of this name on the other side")
+                            .help("BY NAME needs the same column names on both sides; CORRESPONDING keeps only the common ones"),
+                    );
+                }
+            }
+            for c in &r.columns {
+                if find(&l.columns, c.name.as_deref().unwrap_or_default()).is_none() {
+                    let name = c.name.as_deref().unwrap_or("?");
+                    self.error(
+                        Diagnostic::error(codes::SET_OPERATION_MISMATCH, format!("column `{name}` of the second branch is not in the first"))
+                            .label(c.span, "no column of this name on the other side")
+                            .help("BY NAME needs the same column names on both sides; CORRESPONDING keeps only the common ones"),
+                    );
+                }
+            }
+            l.columns.retain(|c| find(&r.columns, c.name.as_deref().unwrap_or_default()).is_some());
+        }
+        let ordered: Vec<OutColumn> = l
+            .columns
+            .iter()
+            .filter_map(|c| find(&r.columns, c.name.as_deref().unwrap_or_default()).map(|i| r.columns[i].clone()))
+            .collect();
+        r.columns = ordered;
+        (l, r)
     }
 
     fn unify_set_operation(&mut self, op: &SetOperator, l: Rel, r: Rel, span: Span) -> Rel {
