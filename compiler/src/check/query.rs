@@ -384,23 +384,20 @@ impl<'a> Checker<'a> {
         if corresponding {
             l.columns.retain(|c| find(&r.columns, c.name.as_deref().unwrap_or_default()).is_some());
         } else {
-            for c in &l.columns {
-                if find(&r.columns, c.name.as_deref().unwrap_or_default()).is_none() {
+            for (this, other, which, of) in [(&l, &r, "first", "second"), (&r, &l, "second", "first")] {
+                for c in this
+                    .columns
+                    .iter()
+                    .filter(|c| find(&other.columns, c.name.as_deref().unwrap_or_default()).is_none())
+                {
                     let name = c.name.as_deref().unwrap_or("?");
                     self.error(
-                        Diagnostic::error(codes::SET_OPERATION_MISMATCH, format!("column `{name}` of the first branch is not in the second"))
-                            .label(c.span, "no column of this name on the other side")
-                            .help("BY NAME needs the same column names on both sides; CORRESPONDING keeps only the common ones"),
-                    );
-                }
-            }
-            for c in &r.columns {
-                if find(&l.columns, c.name.as_deref().unwrap_or_default()).is_none() {
-                    let name = c.name.as_deref().unwrap_or("?");
-                    self.error(
-                        Diagnostic::error(codes::SET_OPERATION_MISMATCH, format!("column `{name}` of the second branch is not in the first"))
-                            .label(c.span, "no column of this name on the other side")
-                            .help("BY NAME needs the same column names on both sides; CORRESPONDING keeps only the common ones"),
+                        Diagnostic::error(
+                            codes::SET_OPERATION_MISMATCH,
+                            format!("column `{name}` of the {which} branch is not in the {of}"),
+                        )
+                        .label(c.span, "no column of this name on the other side")
+                        .help("BY NAME needs the same column names on both sides; CORRESPONDING keeps only the common ones"),
                     );
                 }
             }
