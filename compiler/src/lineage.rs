@@ -466,22 +466,42 @@ pub fn render_graph(trees: &[Node], direction: Direction, mermaid: bool) -> Stri
     names.sort();
     names.dedup();
     let id = |n: &str| names.iter().position(|x| *x == n).unwrap_or(0);
+    let edges: Vec<(usize, usize, bool)> = edges.iter().map(|(a, b, f)| (id(a), id(b), *f)).collect();
+    render_columns(None, "lineage", &names, &edges, mermaid)
+}
+
+/// A column graph as DOT or Mermaid. `names` are the nodes (a node's id is
+/// its index); `edges` go from a source to a column, `true` where the source
+/// only filters (dashed). `header` is a comment line to open with.
+pub fn render_columns(
+    header: Option<&str>,
+    graph: &str,
+    names: &[&str],
+    edges: &[(usize, usize, bool)],
+    mermaid: bool,
+) -> String {
     let mut out = String::new();
     if mermaid {
+        if let Some(h) = header {
+            out.push_str(&format!("%% {h}\n"));
+        }
         out.push_str("flowchart LR\n");
         for (i, n) in names.iter().enumerate() {
             out.push_str(&format!("  c{i}[\"{}\"]\n", n.replace('"', "#quot;")));
         }
-        for (a, b, f) in &edges {
-            out.push_str(&format!("  c{} {} c{}\n", id(a), if *f { "-.->" } else { "-->" }, id(b)));
+        for (a, b, f) in edges {
+            out.push_str(&format!("  c{a} {} c{b}\n", if *f { "-.->" } else { "-->" }));
         }
     } else {
-        out.push_str("digraph lineage {\n  rankdir=LR;\n  node [shape=box];\n");
+        if let Some(h) = header {
+            out.push_str(&format!("// {h}\n"));
+        }
+        out.push_str(&format!("digraph {graph} {{\n  rankdir=LR;\n  node [shape=box];\n"));
         for (i, n) in names.iter().enumerate() {
             out.push_str(&format!("  c{i} [label=\"{}\"];\n", n.replace('\\', "\\\\").replace('"', "\\\"")));
         }
-        for (a, b, f) in &edges {
-            out.push_str(&format!("  c{} -> c{}{};\n", id(a), id(b), if *f { " [style=dashed]" } else { "" }));
+        for (a, b, f) in edges {
+            out.push_str(&format!("  c{a} -> c{b}{};\n", if *f { " [style=dashed]" } else { "" }));
         }
         out.push_str("}\n");
     }

@@ -70,7 +70,7 @@ impl Product {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Input {
     pub name: String,
     pub span: Span,
@@ -701,7 +701,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
     let mut resolved_inputs = vec![];
     for (p, inputs) in &products {
         let mut out = vec![];
-        for (mut input, def) in inputs.iter().map(|(i, d)| (clone_input(i), d)) {
+        for (mut input, def) in inputs.iter().map(|(i, d)| (i.clone(), d)) {
             let d = def.get_ref();
             if input.kind == InputKind::Product {
                 if let (Some(prod), Some(port), Some(version)) = (&d.product, &d.port, &d.version) {
@@ -747,17 +747,6 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             .map(|f| f.to_ascii_uppercase())
             .collect(),
     })
-}
-
-fn clone_input(i: &Input) -> Input {
-    Input {
-        name: i.name.clone(),
-        span: i.span,
-        kind: i.kind,
-        description: i.description.clone(),
-        source: i.source,
-        columns: i.columns.clone(),
-    }
 }
 
 /// A product before its inputs are bound, with the definitions of its inputs.

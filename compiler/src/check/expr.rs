@@ -161,9 +161,7 @@ impl Checker<'_> {
             }
             Expr::In { expr, target: InTarget::Subquery(subquery), .. } => {
                 let l = self.type_expr(expr, scope, ctx);
-                let (rel, stray) = self.collect(|c| c.check_query(subquery, Some(scope)));
-                self.read_as_filter(stray);
-                self.read_as_filter(rel_lineage(&rel));
+                let rel = self.subquery(subquery, scope, false);
                 if let Some(r) = self.single_column(&rel, e) {
                     self.compare(e, &l, &r, false);
                 }
@@ -336,18 +334,11 @@ impl Checker<'_> {
             }
             Expr::Exists { subquery, .. } => {
                 // Whether rows exist: everything the subquery reads only decides.
-                let (rel, stray) = self.collect(|c| c.check_query(subquery, Some(scope)));
-                self.read_as_filter(stray);
-                self.read_as_filter(rel_lineage(&rel));
+                self.subquery(subquery, scope, false);
                 Typed::new(Type::Bool, false)
             }
             Expr::Subquery(q) => {
-                let (rel, stray) = self.collect(|c| c.check_query(q, Some(scope)));
-                self.read_as_filter(stray);
-                self.read_as_filter(Lineage { sources: Default::default(), filters: rel.filters.clone() });
-                if let [only] = rel.columns.as_slice() {
-                    self.read(only.lineage.clone());
-                }
+                let rel = self.subquery(q, scope, true);
                 match self.single_column(&rel, e) {
                     Some(t) => Typed::new(t.ty, true),
                     None => Typed::unknown(),
@@ -406,6 +397,22 @@ impl Checker<'_> {
                 Typed::unknown()
             }
         }
+    }
+
+    /// A subquery in an expression, and its lineage: with `values`, its one
+    /// column's values flow into the expression (a scalar or ARRAY subquery)
+    /// and the rest decides rows; without, everything it reads only decides
+    /// (EXISTS, IN).
+    fn subquery(&mut self, q: &sqlparser::ast::Query, scope: &Scope, values: bool) -> super::query::Rel {
+        let (rel, stray) = self.collect(|c| c.check_query(q, Some(scope)));
+        self.read_as_filter(stray);
+        self.read_as_filter(Lineage { sources: Default::default(), filters: rel.filters.clone() });
+        match (values, rel.columns.as_slice()) {
+            (true, [only]) => self.read(only.lineage.clone()),
+            (true, _) => {} // several columns: reported by the caller
+            (false, columns) => columns.iter().for_each(|c| self.read_as_filter(c.lineage.clone())),
+        }
+        rel
     }
 
     fn mismatch(&mut self, at: &Expr, message: &str) {
@@ -832,12 +839,7 @@ impl Checker<'_> {
         // ARRAY(SELECT ...)
         if let FunctionArguments::Subquery(q) = &f.args {
             // As a scalar subquery: its column's values flow, the rest decides rows.
-            let (rel, stray) = self.collect(|c| c.check_query(q, Some(scope)));
-            self.read_as_filter(stray);
-            self.read_as_filter(Lineage { sources: Default::default(), filters: rel.filters.clone() });
-            if let [only] = rel.columns.as_slice() {
-                self.read(only.lineage.clone());
-            }
+            let rel = self.subquery(q, scope, true);
             if name == "ARRAY" {
                 return match self.single_column(&rel, e) {
                     Some(t) => Typed::new(Type::Array(Box::new(t.ty)), false),
@@ -1056,13 +1058,6 @@ impl Checker<'_> {
             };
         Typed::new(ty, nullable)
     }
-}
-
-/// Everything a relation's values and rows depend on, as one lineage.
-fn rel_lineage(rel: &super::query::Rel) -> Lineage {
-    let mut all = Lineage { sources: Default::default(), filters: rel.filters.clone() };
-    rel.columns.iter().for_each(|c| all.absorb(c.lineage.clone()));
-    all
 }
 
 fn clause_name(c: Clause) -> &'static str {

@@ -28,6 +28,13 @@ pub struct SchemaColumn {
     pub nullable: bool,
 }
 
+impl From<&crate::resolve::Column> for SchemaColumn {
+    /// A declared column: NULL allowed unless it is required.
+    fn from(c: &crate::resolve::Column) -> SchemaColumn {
+        SchemaColumn { name: c.name.clone(), ty: c.ty.clone(), nullable: !c.required }
+    }
+}
+
 /// The checked query of one port.
 #[derive(Debug, Default)]
 pub struct CheckedPort {
@@ -67,11 +74,7 @@ pub fn check_mesh(
     // Declared schemas are known before any query is checked.
     for (pi, p) in mesh.products.iter().enumerate() {
         for (oi, o) in p.outputs.iter().enumerate() {
-            ports[pi][oi].schema = o.columns.as_ref().map(|cols| {
-                cols.iter()
-                    .map(|c| SchemaColumn { name: c.name.clone(), ty: c.ty.clone(), nullable: !c.required })
-                    .collect()
-            });
+            ports[pi][oi].schema = o.columns.as_ref().map(|cols| cols.iter().map(SchemaColumn::from).collect());
         }
     }
     let mut visited = vec![false; mesh.products.len()];
@@ -85,13 +88,7 @@ pub fn check_mesh(
         let mut missing: Option<(Span, String)> = None;
         for input in &product.inputs {
             let columns = match input.source {
-                InputSource::Own => Some(
-                    input
-                        .columns
-                        .iter()
-                        .map(|c| SchemaColumn { name: c.name.clone(), ty: c.ty.clone(), nullable: !c.required })
-                        .collect(),
-                ),
+                InputSource::Own => Some(input.columns.iter().map(SchemaColumn::from).collect()),
                 InputSource::Port { product: up, port, .. } => ports[up.0 as usize][port].schema.clone(),
                 InputSource::Unresolved => None,
             };

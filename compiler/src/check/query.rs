@@ -473,18 +473,7 @@ impl<'a> Checker<'a> {
         parent: Option<&Scope>,
     ) {
         let Some(items) = order_by else { return };
-        let mut scope = Scope::new(parent);
-        scope.rels.push(ScopeRel { alias: None, opaque: rel.opaque, value_table: false });
-        for c in &rel.columns {
-            scope.cols.push(ScopeCol {
-                name: c.name.clone(),
-                typed: c.typed.clone(),
-                rel: Some(0),
-                star: true,
-                unqualified: true,
-                lineage: c.lineage.clone(),
-            });
-        }
+        let scope = Self::scope_of(rel, parent);
         for item in items {
             if ordinal(&item.expr).is_some() {
                 continue;
@@ -762,9 +751,10 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// A scope over one relation's columns (the source of PIVOT/UNPIVOT).
-    fn scope_of(rel: &Rel) -> Scope<'static> {
-        let mut scope = Scope::new(None);
+    /// A scope over one relation's columns (the source of PIVOT/UNPIVOT, the
+    /// output of a set operation for its ORDER BY).
+    fn scope_of<'p>(rel: &Rel, parent: Option<&'p Scope<'p>>) -> Scope<'p> {
+        let mut scope = Scope::new(parent);
         scope.rels.push(ScopeRel { alias: None, opaque: rel.opaque, value_table: false });
         for c in &rel.columns {
             scope.cols.push(ScopeCol {
@@ -792,7 +782,7 @@ impl<'a> Checker<'a> {
         if source.opaque {
             return Rel::unknown();
         }
-        let scope = Self::scope_of(&source);
+        let scope = Self::scope_of(&source, None);
         let ctx = Ctx::plain(Clause::Select);
         let typed: Vec<(Typed, Lineage, Option<String>)> = aggregates
             .iter()
@@ -878,7 +868,7 @@ impl<'a> Checker<'a> {
         if source.opaque {
             return Rel::unknown();
         }
-        let scope = Self::scope_of(&source);
+        let scope = Self::scope_of(&source, None);
         let mut values = vec![];
         let mut lineage = Lineage::default();
         let mut names = BTreeSet::new();

@@ -134,13 +134,7 @@ fn input_tables(
             }
             _ => {
                 names.push(target.physical(mesh, product, &own_input_table(input))?);
-                columns.push(
-                    input
-                        .columns
-                        .iter()
-                        .map(|c| SchemaColumn { name: c.name.clone(), ty: c.ty.clone(), nullable: !c.required })
-                        .collect(),
-                );
+                columns.push(input.columns.iter().map(SchemaColumn::from).collect());
             }
         }
     }
