@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the example meshes and every golden ok case, then has ZetaSQL
 # (Google's BigQuery analyzer, offline from PyPI) analyse every emitted
-# statement. Run it locally the same way: bash scripts/validate-all.sh
+# BigQuery statement, and Trino's grammar and sqlfluff every Athena one.
+# Run it locally the same way: bash scripts/validate-all.sh
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo build --quiet --locked
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-meshes=(examples/shop-bigquery golden-tests/conformance/tpch-bigquery)
+meshes=(examples/shop-bigquery examples/shop-athena golden-tests/conformance/tpch-bigquery golden-tests/conformance/tpch-athena)
 for case in golden-tests/ok/*/; do
   [ -f "$case/dpc.toml" ] && meshes+=("${case%/}")
 done
@@ -27,3 +28,4 @@ for case in golden-tests/diff/*/; do
   fi
 done
 bash scripts/validate-bigquery.sh "${dirs[@]}"
+bash scripts/validate-athena.sh "${dirs[@]}"

@@ -40,7 +40,7 @@ codes! {
     MISSING_KEY = "DPC0013", "a key that this kind of input or materialization needs is missing";
     UNKNOWN_DECLARED_COLUMN = "DPC0014", "a key, partition or cluster column is not a declared column";
     NO_OUTPUTS = "DPC0015", "a product has no output port";
-    TARGET_NOT_IMPLEMENTED = "DPC0016", "the product's target is not implemented yet";
+    // DPC0016 (a target not implemented yet) is retired, never reused.
     NOT_UTF8 = "DPC0017", "a file is not UTF-8 text";
     DUPLICATE_PORT = "DPC0018", "a port version is published twice";
     UNKNOWN_PRODUCT = "DPC0101", "an input names a product that does not exist";

@@ -24,6 +24,7 @@ pub struct Mesh {
     pub name: String,
     pub description: Option<String>,
     pub bigquery: Option<BigQuerySettings>,
+    pub athena: Option<AthenaSettings>,
     pub products: Vec<Product>,
     /// Products in dependency order (upstream first); cycles left out.
     pub order: Vec<ProductId>,
@@ -45,6 +46,14 @@ pub struct BigQuerySettings {
     pub location: Option<String>,
     /// Classification label → policy tag resource name.
     pub policy_tags: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AthenaSettings {
+    /// The bucket that holds every product's tables: `s3://name`, no path.
+    pub bucket: String,
+    pub workgroup: Option<String>,
+    pub region: Option<String>,
 }
 
 #[derive(Debug)]
@@ -220,8 +229,9 @@ impl Resolver<'_> {
                             Diagnostic::error(codes::INVALID_TYPE, format!("invalid type `{}`", t.get_ref()))
                                 .label(load::span(file, t), e)
                                 .help(format!(
-                                    "write the type as {} spells it, e.g. INT64, NUMERIC(12, 2), ARRAY<STRUCT<a STRING>>",
-                                    target.display_name()
+                                    "write the type as {} spells it, e.g. {}",
+                                    target.display_name(),
+                                    target.type_examples()
                                 )),
                         );
                         Type::Unknown
@@ -324,6 +334,27 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
     let section = mesh_def.mesh.get_ref();
     r.name(mesh_file, &section.name, "mesh", false);
 
+    let athena = mesh_def.targets.athena.as_ref().map(|a| {
+        let a = a.get_ref();
+        let bucket = a.bucket.get_ref();
+        let name = bucket.strip_prefix("s3://").unwrap_or("");
+        let valid = (3..=63).contains(&name.len())
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+            && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !valid {
+            r.diags.push(
+                Diagnostic::error(codes::INVALID_SETTING, format!("`{bucket}` is not an S3 bucket"))
+                    .label(load::span(mesh_file, &a.bucket), "not `s3://<bucket>`")
+                    .help("write the bucket as `s3://name`: 3 to 63 lower-case letters, digits, `-` or `.`, no path; dpc puts each table under s3://name/<domain>/<product>/<table>/"),
+            );
+        }
+        AthenaSettings {
+            bucket: bucket.clone(),
+            workgroup: a.workgroup.as_ref().map(|w| w.get_ref().clone()),
+            region: a.region.as_ref().map(|r| r.get_ref().clone()),
+        }
+    });
     let bigquery = mesh_def.targets.bigquery.as_ref().map(|b| {
         let b = b.get_ref();
         if !valid_project(b.project.get_ref()) {
@@ -397,9 +428,6 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
     let ids: Vec<String> = by_id.keys().cloned().collect();
 
     let mut products = vec![];
-    // Products left out for an error of their own: their consumers get no
-    // second error, except where the target differs.
-    let mut dropped: BTreeMap<String, TargetKind> = BTreeMap::new();
     for (id, p) in &by_id {
         let def = &p.def;
         let file = p.file;
@@ -408,17 +436,15 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             None => TargetKind::Bigquery,
         };
         let target_span = def.target.as_ref().map_or_else(|| load::span(file, &def.name), |t| load::span(file, t));
-        if target == TargetKind::Athena {
+        if target == TargetKind::Athena && athena.is_none() {
             r.diags.push(
                 Diagnostic::error(
-                    codes::TARGET_NOT_IMPLEMENTED,
-                    format!("product `{id}` targets Athena, which dpc does not support yet"),
+                    codes::MISSING_TARGET,
+                    format!("product `{id}` runs on Athena, but dpc.toml has no [targets.athena]"),
                 )
-                .label(target_span, "Athena target")
-                .help("use `target = \"bigquery\"` for now; Athena support is on the roadmap"),
+                .label(target_span, "this product's target")
+                .help("add [targets.athena] with `bucket = \"s3://...\"` and `workgroup = \"...\"` to dpc.toml"),
             );
-            dropped.insert(id.clone(), target);
-            continue;
         }
         if target == TargetKind::Bigquery && bigquery.is_none() {
             r.diags.push(
@@ -705,7 +731,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             let d = def.get_ref();
             if input.kind == InputKind::Product {
                 if let (Some(prod), Some(port), Some(version)) = (&d.product, &d.port, &d.version) {
-                    let known = Known { products: &products, index: &index, ids: &ids, dropped: &dropped };
+                    let known = Known { products: &products, index: &index, ids: &ids };
                     input.source = resolve_port(&mut r, p, &known, prod, port, version);
                 }
             }
@@ -730,6 +756,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
         name: section.name.get_ref().clone(),
         description: section.description.as_ref().map(|d| d.get_ref().clone()),
         bigquery,
+        athena,
         products,
         order,
         edges,
@@ -757,7 +784,6 @@ struct Known<'a, 'b> {
     products: &'a [ProductWithInputs<'b>],
     index: &'a BTreeMap<String, usize>,
     ids: &'a [String],
-    dropped: &'a BTreeMap<String, TargetKind>,
 }
 
 fn resolve_port(
@@ -770,12 +796,6 @@ fn resolve_port(
 ) -> InputSource {
     let file = consumer.file;
     let (products, ids) = (known.products, known.ids);
-    if let Some(&target) = known.dropped.get(prod.get_ref()) {
-        if target != consumer.target {
-            r.diags.push(cross_target(prod.get_ref(), target, consumer, load::span(file, prod)));
-        }
-        return InputSource::Unresolved;
-    }
     let Some(&pi) = known.index.get(prod.get_ref()) else {
         let mut d = Diagnostic::error(codes::UNKNOWN_PRODUCT, format!("no product `{}` in this mesh", prod.get_ref()))
             .label(load::span(file, prod), "unknown product");
@@ -793,6 +813,10 @@ fn resolve_port(
         return InputSource::Unresolved;
     };
     let upstream = &products[pi].0;
+    if upstream.target != consumer.target {
+        r.diags.push(cross_target(prod.get_ref(), upstream.target, consumer, load::span(file, prod)));
+        return InputSource::Unresolved;
+    }
     let ports: Vec<(usize, &Port)> =
         upstream.outputs.iter().enumerate().filter(|(_, o)| o.name == *port.get_ref()).collect();
     if ports.is_empty() {

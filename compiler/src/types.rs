@@ -7,7 +7,13 @@
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
     Bool,
+    /// Trino's `tinyint`, `smallint` and `integer` (BigQuery has only INT64).
+    Int8,
+    Int16,
+    Int32,
     Int64,
+    /// Trino's `real`.
+    Float32,
     Float64,
     /// Precision and scale, when declared (`NUMERIC(12, 2)`).
     Numeric(Option<(u32, u32)>),
@@ -15,16 +21,26 @@ pub enum Type {
     /// Maximum length, when declared (`STRING(10)`).
     String(Option<u64>),
     Bytes(Option<u64>),
+    /// Trino's fixed-length `char(n)`.
+    Char(Option<u64>),
     Date,
+    /// A date and time without time zone: BigQuery's DATETIME, Trino's `timestamp`.
     Datetime,
     Time,
+    /// An instant: BigQuery's TIMESTAMP, Trino's `timestamp with time zone`.
     Timestamp,
     Interval,
     Json,
     Geography,
     Range(Box<Type>),
     Array(Box<Type>),
+    /// Trino's `map(K, V)`.
+    Map(Box<Type>, Box<Type>),
+    /// BigQuery's STRUCT, Trino's `row`.
     Struct(Vec<Field>),
+    /// A type only functions use, equal only to itself (Trino's `uuid`,
+    /// `ipaddress`, `hyperloglog`, `geometry`, ...), by its lower-case name.
+    Named(String),
     Unknown,
 }
 
@@ -47,6 +63,8 @@ impl Type {
             Type::BigNumeric(_) => Type::BIGNUMERIC,
             Type::String(_) => Type::STRING,
             Type::Bytes(_) => Type::Bytes(None),
+            Type::Char(_) => Type::Char(None),
+            Type::Map(k, v) => Type::Map(Box::new(k.unparameterized()), Box::new(v.unparameterized())),
             Type::Range(t) => Type::Range(Box::new(t.unparameterized())),
             Type::Array(t) => Type::Array(Box::new(t.unparameterized())),
             Type::Struct(fs) => {
@@ -61,7 +79,22 @@ impl Type {
     }
 
     pub fn is_numeric(&self) -> bool {
-        matches!(self, Type::Int64 | Type::Float64 | Type::Numeric(_) | Type::BigNumeric(_) | Type::Unknown)
+        matches!(
+            self,
+            Type::Int8
+                | Type::Int16
+                | Type::Int32
+                | Type::Int64
+                | Type::Float32
+                | Type::Float64
+                | Type::Numeric(_)
+                | Type::BigNumeric(_)
+                | Type::Unknown
+        )
+    }
+
+    pub fn is_integer(&self) -> bool {
+        matches!(self, Type::Int8 | Type::Int16 | Type::Int32 | Type::Int64)
     }
 
     /// Whether the type contains `Unknown` anywhere.
@@ -69,6 +102,7 @@ impl Type {
         match self {
             Type::Unknown => true,
             Type::Array(t) | Type::Range(t) => t.has_unknown(),
+            Type::Map(k, v) => k.has_unknown() || v.has_unknown(),
             Type::Struct(fs) => fs.iter().any(|f| f.ty.has_unknown()),
             _ => false,
         }

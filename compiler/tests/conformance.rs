@@ -46,3 +46,51 @@ fn tpch_bigquery_types_equal_the_zetasql_oracle() {
     assert_eq!(compared, 22 + 8, "every query and warehouse port is compared");
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
+
+/// TPC-H on Athena: no type oracle exists offline, so the 22 queries (Trino
+/// spelling) must check with zero errors and give exactly the expected
+/// column names; the declared warehouse ports' types must match exactly.
+#[test]
+fn tpch_athena_checks_clean_with_the_expected_columns() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../golden-tests/conformance/tpch-athena");
+    let tree = dpc::load::read_tree(&root).unwrap();
+    let c = dpc::compile(tree, false);
+    let errors: Vec<String> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == dpc::diagnostic::Severity::Error)
+        .map(|d| format!("{} {}", d.code.0, d.message))
+        .collect();
+    assert!(errors.is_empty(), "TPC-H must check clean on Athena:\n{}", errors.join("\n"));
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("expected.json")).unwrap()).unwrap();
+    let mut compared = 0;
+    let mut mismatches = vec![];
+    for (product, entry) in expected["products"].as_object().unwrap() {
+        for (port, out) in entry["outputs"].as_object().unwrap() {
+            let id = format!("{product}.{port}");
+            let Some(inferred) = c.inferred.iter().find(|(p, _)| *p == id).and_then(|(_, cols)| cols.clone()) else {
+                mismatches.push(format!("{id}: not inferred"));
+                continue;
+            };
+            let declared = out["declared"].as_bool() == Some(true);
+            let want: Vec<(String, Option<String>)> = out["columns"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|col| {
+                    let ty = declared.then(|| col["type"].as_str().unwrap().to_string());
+                    (col["name"].as_str().unwrap().to_string(), ty)
+                })
+                .collect();
+            let got: Vec<(String, Option<String>)> =
+                inferred.iter().map(|(n, t)| (n.clone(), declared.then(|| t.clone()))).collect();
+            if want != got {
+                mismatches.push(format!("{id}:\n  expected: {want:?}\n  dpc:      {got:?}"));
+            }
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 22 + 8, "every query and warehouse port is compared");
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

@@ -32,8 +32,21 @@ pub enum Pattern {
     RangeOf(Box<Pattern>),
     /// A STRUCT whose field types hold variables: `STRUCT<value T, count INT64>`.
     StructOf(Vec<(Option<String>, Pattern)>),
+    /// Trino's `map(K, V)` with variables.
+    MapOf(Box<Pattern>, Box<Pattern>),
+    /// Trino's `decimal(p,s)`: precision and scale bound from the argument
+    /// (a letter) or fixed (a number): `sum(decimal(p,s)) -> decimal(38,s)`.
+    Decimal(DecimalParam, DecimalParam),
+    /// A lambda: its parameters' types and its result's (`function(T, U)`).
+    Function(Vec<Pattern>, Box<Pattern>),
     Any,
     DatePart,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DecimalParam {
+    Var(char),
+    Fixed(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,26 +133,67 @@ fn parse_pattern(text: &str, parse_type: ParseType) -> Result<Pattern, String> {
         };
         return Ok(Pattern::Var(index));
     }
-    if let Some(inner) = t.strip_prefix("ARRAY<").and_then(|r| r.strip_suffix('>')) {
+    // Both spellings: BigQuery's `ARRAY<T>`, Trino's `array(T)`.
+    let inner = |prefix: &str, close: char| {
+        let lower = t.to_ascii_lowercase();
+        lower.starts_with(prefix).then(|| t[prefix.len()..].strip_suffix(close)).flatten()
+    };
+    if let Some(inner) = inner("array<", '>').or_else(|| inner("array(", ')')) {
         let inner = parse_pattern(inner, parse_type)?;
         return Ok(match inner {
             Pattern::Type(ty) => Pattern::Type(Type::Array(Box::new(ty))),
             other => Pattern::ArrayOf(Box::new(other)),
         });
     }
-    if let Some(inner) = t.strip_prefix("RANGE<").and_then(|r| r.strip_suffix('>')) {
+    if let Some(inner) = inner("range<", '>') {
         return Ok(match parse_pattern(inner, parse_type)? {
             Pattern::Type(ty) => Pattern::Type(Type::Range(Box::new(ty))),
             other => Pattern::RangeOf(Box::new(other)),
         });
     }
-    if let Some(inner) = t.strip_prefix("STRUCT<").and_then(|r| r.strip_suffix('>')) {
+    if let Some(inner) = inner("map(", ')') {
+        let parts = split_top_level(inner);
+        let [k, v] = parts.as_slice() else { return Err(format!("`{t}`: a map has a key and a value type")) };
+        return Ok(match (parse_pattern(k, parse_type)?, parse_pattern(v, parse_type)?) {
+            (Pattern::Type(k), Pattern::Type(v)) => Pattern::Type(Type::Map(Box::new(k), Box::new(v))),
+            (k, v) => Pattern::MapOf(Box::new(k), Box::new(v)),
+        });
+    }
+    if let Some(inner) = inner("function(", ')') {
+        let mut parts =
+            split_top_level(inner).into_iter().map(|p| parse_pattern(p, parse_type)).collect::<Result<Vec<_>, _>>()?;
+        let result = parts.pop().ok_or_else(|| format!("`{t}`: a function needs a result type"))?;
+        return Ok(Pattern::Function(parts, Box::new(result)));
+    }
+    if let Some(inner) = inner("decimal(", ')') {
+        let parts = split_top_level(inner);
+        let param = |p: &str| {
+            let p = p.trim();
+            match p.parse::<u32>() {
+                Ok(n) => Some(DecimalParam::Fixed(n)),
+                Err(_) if p.len() == 1 && p.chars().all(|c| c.is_ascii_lowercase()) => {
+                    Some(DecimalParam::Var(p.chars().next().unwrap_or('p')))
+                }
+                Err(_) => None,
+            }
+        };
+        if let [p, s] = parts.as_slice() {
+            if let (Some(p), Some(s)) = (param(p), param(s)) {
+                if matches!(p, DecimalParam::Var(_)) || matches!(s, DecimalParam::Var(_)) {
+                    return Ok(Pattern::Decimal(p, s));
+                }
+            }
+        }
+    }
+    if let Some(inner) = inner("struct<", '>').or_else(|| inner("row(", ')')) {
         let mut fields = vec![];
         for f in split_top_level(inner) {
             let f = f.trim();
             // `name TYPE` or just `TYPE`: a name is followed by a space at depth 0.
             let (name, ty) = match f.split_once(' ') {
-                Some((n, ty)) if !n.contains('<') && !ty.trim().is_empty() => (Some(n.to_string()), ty.trim()),
+                Some((n, ty)) if !n.contains(['<', '(']) && !ty.trim().is_empty() && !is_type_word(n) => {
+                    (Some(n.to_string()), ty.trim())
+                }
                 _ => (None, f),
             };
             fields.push((name, parse_pattern(ty, parse_type)?));
@@ -157,6 +211,12 @@ fn parse_pattern(text: &str, parse_type: ParseType) -> Result<Pattern, String> {
         return Ok(Pattern::StructOf(fields));
     }
     parse_type(t).map(Pattern::Type).map_err(|e| format!("`{t}`: {e}"))
+}
+
+/// Type names that take more than one word (`timestamp with time zone`,
+/// `double precision`): not a field name before a type.
+fn is_type_word(word: &str) -> bool {
+    ["timestamp", "time", "double", "interval"].iter().any(|w| w.eq_ignore_ascii_case(word))
 }
 
 /// Splits `a INT64, b STRUCT<x INT64, y STRING>` at the commas outside `<>`.
@@ -243,6 +303,9 @@ pub enum Arg {
     Value(Typed),
     /// A bare date part keyword (`DAY`, `WEEK(MONDAY)`).
     DatePart,
+    /// A lambda (`x -> x + 1`) with this many parameters, typed only once
+    /// the signature gives its parameters' types.
+    Lambda(usize),
 }
 
 #[derive(Debug)]
@@ -251,6 +314,47 @@ pub enum MatchError {
     ArgumentCount,
     /// Some signature takes this many, but not of these types.
     Types,
+    /// A lambda's body has the wrong type: the argument, what it must
+    /// return, what it returns.
+    Lambda(usize, Type, Type),
+}
+
+/// What a signature's variables are bound to while matching one call.
+#[derive(Default)]
+struct Bindings {
+    /// Per type variable, the types of the arguments it stands for.
+    vars: Vec<Vec<Typed>>,
+    /// Per decimal variable (`p`, `s`), the values seen.
+    decimals: Vec<(char, u32)>,
+}
+
+impl Bindings {
+    fn resolve(&self, target: &dyn Target) -> Option<Resolved> {
+        let mut types = vec![];
+        for group in &self.vars {
+            if group.is_empty() {
+                types.push(None);
+                continue;
+            }
+            let refs: Vec<&Typed> = group.iter().collect();
+            types.push(Some(target.supertype(&refs)?));
+        }
+        Some(Resolved { types, decimals: self.decimals.clone() })
+    }
+}
+
+struct Resolved {
+    types: Vec<Option<Type>>,
+    decimals: Vec<(char, u32)>,
+}
+
+impl Resolved {
+    fn decimal(&self, p: DecimalParam) -> Option<u32> {
+        match p {
+            DecimalParam::Fixed(n) => Some(n),
+            DecimalParam::Var(c) => self.decimals.iter().filter(|(v, _)| *v == c).map(|(_, n)| *n).max(),
+        }
+    }
 }
 
 impl Function {
@@ -264,15 +368,22 @@ impl Function {
 
     /// The signature that accepts the arguments with the cheapest
     /// coercions (GoogleSQL's rule; the first one on a tie), and its result.
-    pub fn resolve(&self, args: &[Arg], target: &dyn Target) -> Result<(Type, &Signature), MatchError> {
+    /// Lambdas are typed (by `type_lambda`, given their parameters' types)
+    /// once the other arguments have chosen the signature.
+    pub fn resolve(
+        &self,
+        args: &[Arg],
+        target: &dyn Target,
+        type_lambda: &mut dyn FnMut(usize, &[Type]) -> Type,
+    ) -> Result<(Type, &Signature), MatchError> {
         let mut count_fits = false;
-        let mut best: Option<(u32, Type, &Signature)> = None;
+        let mut best: Option<(u32, Vec<&Param>, Bindings, &Signature)> = None;
         for sig in &self.signatures {
             let Some(params) = expand(&sig.params, args.len()) else {
                 continue;
             };
             count_fits = true;
-            let mut bindings: Vec<Vec<Typed>> = vec![];
+            let mut bindings = Bindings::default();
             let fits = |p: &Param, a: &Arg| match (p.exact, &p.pattern, a) {
                 (true, Pattern::Type(t), Arg::Value(v)) => target.coerces(&Typed::new(v.ty.clone(), v.nullable), t),
                 _ => true,
@@ -280,34 +391,43 @@ impl Function {
             if !params.iter().zip(args).all(|(p, a)| fits(p, a) && bind(&p.pattern, a, target, &mut bindings)) {
                 continue;
             }
-            let mut resolved: Vec<Option<Type>> = vec![];
-            let mut all_bound = true;
-            for group in &bindings {
-                if group.is_empty() {
-                    resolved.push(None);
-                    continue;
-                }
-                let refs: Vec<&Typed> = group.iter().collect();
-                match target.supertype(&refs) {
-                    Some(t) => resolved.push(Some(t)),
-                    None => {
-                        all_bound = false;
-                        break;
-                    }
-                }
-            }
-            if !all_bound {
+            if bindings.resolve(target).is_none() {
                 continue;
             }
             let cost: u32 = params.iter().zip(args).map(|(p, a)| coercion_cost(&p.pattern, a)).sum();
-            if best.as_ref().is_none_or(|(c, _, _)| cost < *c) {
-                best = Some((cost, substitute(&sig.returns, &resolved), sig));
+            if best.as_ref().is_none_or(|(c, ..)| cost < *c) {
+                best = Some((cost, params, bindings, sig));
             }
         }
-        match best {
-            Some((_, ty, sig)) => Ok((ty, sig)),
-            None => Err(if count_fits { MatchError::Types } else { MatchError::ArgumentCount }),
+        let Some((_, params, mut bindings, sig)) = best else {
+            return Err(if count_fits { MatchError::Types } else { MatchError::ArgumentCount });
+        };
+        // Lambdas, left to right: each sees what the arguments before it bound.
+        for (i, (p, a)) in params.iter().zip(args).enumerate() {
+            let (Pattern::Function(inputs, result), Arg::Lambda(_)) = (&p.pattern, a) else { continue };
+            let resolved = bindings.resolve(target).ok_or(MatchError::Types)?;
+            let inputs: Vec<Type> = inputs.iter().map(|x| substitute(x, &resolved)).collect();
+            let body = Typed::new(type_lambda(i, &inputs), true);
+            if !bind(result, &Arg::Value(body.clone()), target, &mut bindings) {
+                return Err(MatchError::Lambda(i, substitute(result, &resolved), body.ty));
+            }
         }
+        let resolved = bindings.resolve(target).ok_or(MatchError::Types)?;
+        Ok((substitute(&sig.returns, &resolved), sig))
+    }
+}
+
+/// Numeric types in order of widening (both targets' types on one scale).
+fn numeric_rank(t: &Type) -> Option<u32> {
+    match t {
+        Type::Int8 => Some(0),
+        Type::Int16 => Some(1),
+        Type::Int32 => Some(2),
+        Type::Int64 => Some(3),
+        Type::Numeric(_) => Some(4),
+        Type::BigNumeric(_) | Type::Float32 => Some(5),
+        Type::Float64 => Some(6),
+        _ => None,
     }
 }
 
@@ -317,17 +437,10 @@ fn coercion_cost(p: &Pattern, a: &Arg) -> u32 {
     let (Pattern::Type(want), Arg::Value(v)) = (p, a) else {
         return 0;
     };
-    let rank = |t: &Type| match t {
-        Type::Int64 => Some(0u32),
-        Type::Numeric(_) => Some(1),
-        Type::BigNumeric(_) => Some(2),
-        Type::Float64 => Some(3),
-        _ => None,
-    };
     if v.ty.unparameterized() == want.unparameterized() || v.ty.is_unknown() || v.literal == Literal::Null {
         return 0;
     }
-    let steps = match (rank(&v.ty), rank(want)) {
+    let steps = match (numeric_rank(&v.ty), numeric_rank(want)) {
         (Some(f), Some(t)) => t.abs_diff(f),
         _ => 1,
     };
@@ -372,55 +485,84 @@ fn expand(params: &[Param], n: usize) -> Option<Vec<&Param>> {
     (out.len() == n).then_some(out)
 }
 
-fn bind(pattern: &Pattern, arg: &Arg, target: &dyn Target, bindings: &mut Vec<Vec<Typed>>) -> bool {
+fn bind(pattern: &Pattern, arg: &Arg, target: &dyn Target, bindings: &mut Bindings) -> bool {
     let value = match arg {
         Arg::DatePart => return *pattern == Pattern::DatePart,
+        Arg::Lambda(arity) => return matches!(pattern, Pattern::Function(inputs, _) if inputs.len() == *arity),
         Arg::Value(v) => v,
     };
+    let element = |t: &Type| Arg::Value(Typed::new(t.clone(), true));
+    let open = value.literal == Literal::Null || value.ty.is_unknown();
     match pattern {
-        Pattern::DatePart => false,
+        Pattern::DatePart | Pattern::Function(..) => false,
         Pattern::Any => true,
         Pattern::Type(t) => target.coerces(value, t),
         Pattern::Var(i) => {
-            if bindings.len() <= *i {
-                bindings.resize(*i + 1, vec![]);
+            if bindings.vars.len() <= *i {
+                bindings.vars.resize(*i + 1, vec![]);
             }
-            bindings[*i].push(value.clone());
+            bindings.vars[*i].push(value.clone());
             true
         }
-        Pattern::RangeOf(inner) => match (&value.ty, value.literal) {
-            (_, Literal::Null) | (Type::Unknown, _) => true,
-            (Type::Range(elem), _) => bind(inner, &Arg::Value(Typed::new((**elem).clone(), true)), target, bindings),
+        _ if open => true,
+        Pattern::RangeOf(inner) => match &value.ty {
+            Type::Range(elem) => bind(inner, &element(elem), target, bindings),
+            _ => false,
+        },
+        Pattern::ArrayOf(inner) => match &value.ty {
+            Type::Array(elem) => bind(inner, &element(elem), target, bindings),
+            _ => false,
+        },
+        Pattern::MapOf(k, v) => match &value.ty {
+            Type::Map(kt, vt) => bind(k, &element(kt), target, bindings) && bind(v, &element(vt), target, bindings),
             _ => false,
         },
         Pattern::StructOf(fields) => match &value.ty {
-            Type::Unknown => true,
-            Type::Struct(actual) if actual.len() == fields.len() => fields
-                .iter()
-                .zip(actual)
-                .all(|((_, p), f)| bind(p, &Arg::Value(Typed::new(f.ty.clone(), true)), target, bindings)),
-            _ => value.literal == Literal::Null,
-        },
-        Pattern::ArrayOf(inner) => match (&value.ty, value.literal) {
-            (_, Literal::Null) | (Type::Unknown, _) => true,
-            (Type::Array(elem), _) => bind(inner, &Arg::Value(Typed::new((**elem).clone(), true)), target, bindings),
+            Type::Struct(actual) if actual.len() == fields.len() => {
+                fields.iter().zip(actual).all(|((_, p), f)| bind(p, &element(&f.ty), target, bindings))
+            }
             _ => false,
         },
+        Pattern::Decimal(p, s) => {
+            // Integers take part as the decimals they convert to (Trino).
+            let (precision, scale) = match &value.ty {
+                Type::Numeric(Some(ps)) => *ps,
+                Type::Numeric(None) => (38, 0),
+                Type::Int8 => (3, 0),
+                Type::Int16 => (5, 0),
+                Type::Int32 => (10, 0),
+                Type::Int64 => (19, 0),
+                _ => return false,
+            };
+            for (param, n) in [(p, precision), (s, scale)] {
+                match param {
+                    DecimalParam::Var(c) => bindings.decimals.push((*c, n)),
+                    DecimalParam::Fixed(f) if *f != n => return false,
+                    DecimalParam::Fixed(_) => {}
+                }
+            }
+            true
+        }
     }
 }
 
-fn substitute(pattern: &Pattern, resolved: &[Option<Type>]) -> Type {
+fn substitute(pattern: &Pattern, resolved: &Resolved) -> Type {
     match pattern {
         Pattern::Type(t) => t.clone(),
-        Pattern::Var(i) => resolved.get(*i).cloned().flatten().unwrap_or(Type::Unknown),
+        Pattern::Var(i) => resolved.types.get(*i).cloned().flatten().unwrap_or(Type::Unknown),
         Pattern::ArrayOf(inner) => Type::Array(Box::new(substitute(inner, resolved))),
         Pattern::RangeOf(inner) => Type::Range(Box::new(substitute(inner, resolved))),
+        Pattern::MapOf(k, v) => Type::Map(Box::new(substitute(k, resolved)), Box::new(substitute(v, resolved))),
         Pattern::StructOf(fields) => Type::Struct(
             fields
                 .iter()
                 .map(|(name, p)| crate::types::Field { name: name.clone(), ty: substitute(p, resolved) })
                 .collect(),
         ),
-        Pattern::Any | Pattern::DatePart => Type::Unknown,
+        Pattern::Decimal(p, s) => match (resolved.decimal(*p), resolved.decimal(*s)) {
+            (Some(p), Some(s)) => Type::Numeric(Some((p.clamp(s.max(1), 38), s.min(38)))),
+            _ => Type::Numeric(None),
+        },
+        Pattern::Any | Pattern::DatePart | Pattern::Function(..) => Type::Unknown,
     }
 }

@@ -2,13 +2,13 @@
 //! function calls against the catalog, with GROUP BY validity.
 
 use super::catalog::{Arg, FunctionKind, MatchError, Nulls};
-use super::query::{canonical, field_lineage, Checker, Clause, Ctx, Scope};
+use super::query::{canonical, field_lineage, Checker, Clause, Ctx, Scope, ScopeCol, ScopeRel};
 use crate::codes;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::types::{Field, Lineage, Literal, Origin, Type, Typed};
 use sqlparser::ast::{
     AccessExpr, BinaryOperator as B, CastKind, DateTimeField, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArguments, Ident, InTarget, Subscript, UnaryOperator, Value,
+    FunctionArguments, Ident, InTarget, LambdaFunction, OneOrManyWithParens, Subscript, UnaryOperator, Value,
 };
 
 /// Deeper expressions are reported instead of typed (the stack is large,
@@ -99,7 +99,7 @@ impl Checker<'_> {
                         );
                     }
                 }
-                literal(&v.value)
+                self.target.literal(&v.value)
             }
             Expr::TypedString(ts) => match self.target.convert_type(&ts.data_type) {
                 Ok(ty) => Typed::new(ty, false),
@@ -219,7 +219,7 @@ impl Checker<'_> {
                         return Typed::unknown();
                     }
                 };
-                if !castable(&from.ty, &to) && from.literal != Literal::Null {
+                if !self.target.castable(&from.ty, &to) && from.literal != Literal::Null {
                     self.error(
                         Diagnostic::error(
                             codes::INVALID_CAST,
@@ -291,7 +291,10 @@ impl Checker<'_> {
                     .map(|x| Arg::Value(self.type_expr(x, scope, ctx)))
                     .collect();
                 match self.target.catalog().get("SUBSTR") {
-                    Some(def) => self.apply_call("SUBSTR", def, &args, e, false, false, ctx),
+                    Some(def) => {
+                        let resolved = def.resolve(&args, self.target, &mut |_, _| Type::Unknown);
+                        self.apply_call("SUBSTR", def, &args, resolved, e, false, false, ctx)
+                    }
                     None => Typed::unknown(),
                 }
             }
@@ -300,15 +303,19 @@ impl Checker<'_> {
                 for x in trim_what.iter().map(|b| &**b).chain(trim_characters.iter().flatten()) {
                     self.type_expr(x, scope, ctx);
                 }
-                Typed::new(t.ty.unparameterized(), t.nullable)
+                Typed::new(self.target.value_type(&t.ty), t.nullable)
             }
             Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => {
-                let t = self.type_expr(expr, scope, ctx);
-                let ty = match t.ty {
-                    Type::Int64 => Type::Float64,
-                    ref other => other.clone(),
-                };
-                Typed::new(ty, t.nullable)
+                // A node of its own to sqlparser; typed as the catalog's function.
+                let name = if matches!(e, Expr::Ceil { .. }) { "CEIL" } else { "FLOOR" };
+                let args = [Arg::Value(self.type_expr(expr, scope, ctx))];
+                match self.target.catalog().get(name) {
+                    Some(def) => {
+                        let resolved = def.resolve(&args, self.target, &mut |_, _| Type::Unknown);
+                        self.apply_call(name, def, &args, resolved, e, false, false, ctx)
+                    }
+                    None => Typed::unknown(),
+                }
             }
             Expr::Position { expr, r#in } => {
                 let a = self.type_expr(expr, scope, ctx);
@@ -488,7 +495,7 @@ impl Checker<'_> {
         let r = self.type_expr(right, scope, ctx);
         let nullable = l.nullable || r.nullable;
         match op {
-            B::Plus | B::Minus | B::Multiply | B::Divide => match self.target.arithmetic(op, &l, &r) {
+            B::Plus | B::Minus | B::Multiply | B::Divide | B::Modulo => match self.target.arithmetic(op, &l, &r) {
                 Some(ty) => {
                     let literal = match (l.literal, r.literal) {
                         (Literal::Int, Literal::Int) => Literal::Int,
@@ -533,12 +540,7 @@ impl Checker<'_> {
                 };
                 Typed::new(ty, nullable)
             }
-            B::Modulo
-            | B::BitwiseAnd
-            | B::BitwiseOr
-            | B::BitwiseXor
-            | B::PGBitwiseShiftLeft
-            | B::PGBitwiseShiftRight => {
+            B::BitwiseAnd | B::BitwiseOr | B::BitwiseXor | B::PGBitwiseShiftLeft | B::PGBitwiseShiftRight => {
                 Typed::new(if l.ty.is_unknown() { Type::Unknown } else { l.ty.unparameterized() }, nullable)
             }
             other => {
@@ -599,13 +601,20 @@ impl Checker<'_> {
                 let it = self.type_expr(inner, scope, ctx);
                 match &t.ty {
                     Type::Array(elem) => {
-                        if !matches!(it.ty, Type::Int64 | Type::Unknown) {
+                        if !it.ty.is_integer() && !it.ty.is_unknown() && it.literal != Literal::Null {
                             self.mismatch(
                                 inner,
-                                &format!("an array subscript is INT64, not {}", self.target.type_name(&it.ty)),
+                                &format!("an array subscript is an integer, not {}", self.target.type_name(&it.ty)),
                             );
                         }
                         Typed::new((**elem).clone(), true)
+                    }
+                    Type::Map(key, value) => {
+                        if !self.target.coerces(&it, key) {
+                            let (got, want) = (self.target.type_name(&it.ty), self.target.type_name(key));
+                            self.mismatch(inner, &format!("the keys of this map are {want}, not {got}"));
+                        }
+                        Typed::new((**value).clone(), true)
                     }
                     Type::Json => Typed::new(Type::Json, true),
                     Type::Unknown => Typed::unknown(),
@@ -932,6 +941,7 @@ impl Checker<'_> {
                 }
             }
         }
+        let mut lambdas: Vec<Option<&Expr>> = vec![];
         let ((), mut values) = self.collect(|c| {
             for (i, a) in arg_list.iter().enumerate() {
                 let x = match a {
@@ -943,6 +953,16 @@ impl Checker<'_> {
                     }
                     _ => continue,
                 };
+                if let Expr::Lambda(l) = x {
+                    let arity = match &l.params {
+                        OneOrManyWithParens::One(_) => 1,
+                        OneOrManyWithParens::Many(ps) => ps.len(),
+                    };
+                    args.push(Arg::Lambda(arity));
+                    lambdas.push(Some(x));
+                    continue;
+                }
+                lambdas.push(None);
                 if def.takes_date_part(i) && is_date_part(x) {
                     args.push(Arg::DatePart);
                 } else {
@@ -978,19 +998,52 @@ impl Checker<'_> {
         if count_star {
             return Typed::new(Type::Int64, false);
         }
-        if name == "CONCAT" {
+        if name == "CONCAT" && self.target.syntax().concat_casts_to_string {
             // GoogleSQL's CONCAT takes any value that casts to STRING.
             for a in &mut args {
                 if let Arg::Value(t) = a {
                     if !matches!(t.ty, Type::String(_) | Type::Bytes(_) | Type::Unknown)
-                        && castable(&t.ty, &Type::STRING)
+                        && self.target.castable(&t.ty, &Type::STRING)
                     {
                         *t = Typed::new(Type::STRING, t.nullable);
                     }
                 }
             }
         }
-        self.apply_call(&name, def, &args, e, safe, windowed, ctx)
+        // Lambdas are typed once the other arguments chose the signature;
+        // what their bodies read flows into the call's value.
+        let mut lambda_reads = Lineage::default();
+        let resolved = def.resolve(&args, self.target, &mut |i, params| {
+            let Some(Expr::Lambda(lambda)) = lambdas.get(i).copied().flatten() else { return Type::Unknown };
+            let (t, read) = self.collect(|c| c.type_lambda(lambda, params, scope, arg_ctx));
+            lambda_reads.absorb(read);
+            t
+        });
+        self.read(lambda_reads);
+        self.apply_call(&name, def, &args, resolved, e, safe, windowed, ctx)
+    }
+
+    /// A lambda's body, with its parameters bound to the types the
+    /// signature gives them.
+    fn type_lambda(&mut self, lambda: &LambdaFunction, params: &[Type], scope: &Scope, ctx: Ctx) -> Type {
+        let names: Vec<&Ident> = match &lambda.params {
+            OneOrManyWithParens::One(p) => vec![&p.name],
+            OneOrManyWithParens::Many(ps) => ps.iter().map(|p| &p.name).collect(),
+        };
+        let mut inner = Scope::new(Some(scope));
+        inner.rels.push(ScopeRel { alias: None, opaque: false, value_table: false });
+        for (name, ty) in names.iter().zip(params) {
+            inner.cols.push(ScopeCol {
+                name: Some(name.value.clone()),
+                typed: Typed::new(ty.clone(), true),
+                rel: Some(0),
+                star: false,
+                unqualified: true,
+                lineage: Lineage::default(),
+            });
+        }
+        // GROUP BY validity is checked on the call, not inside the lambda.
+        self.type_expr(&lambda.body, &inner, Ctx { grouping: None, ..ctx }).ty
     }
 
     /// Matches a call's arguments against the catalog's signatures; reports
@@ -1001,18 +1054,39 @@ impl Checker<'_> {
         name: &str,
         def: &super::catalog::Function,
         args: &[Arg],
+        resolved: Result<(Type, &super::catalog::Signature), MatchError>,
         e: &Expr,
         safe: bool,
         windowed: bool,
         ctx: Ctx,
     ) -> Typed {
-        let ty = match def.resolve(args, self.target) {
+        let ty = match resolved {
             Ok((ty, _)) => ty,
+            Err(MatchError::Lambda(i, want, got)) => {
+                let (want, got) = (self.target.type_name(&want), self.target.type_name(&got));
+                let at = match &e {
+                    Expr::Function(f) => match &f.args {
+                        FunctionArguments::List(l) => l.args.get(i).map(|a| self.span_of(a)),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                self.error(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        format!("the lambda passed to `{name}` must return {want}, but returns {got}"),
+                    )
+                    .label(at.unwrap_or_else(|| self.span_of(e)), format!("returns {got}"))
+                    .help(format!("make the lambda's body a {want} expression")),
+                );
+                return Typed::unknown();
+            }
             Err(err) => {
                 let given: Vec<String> = args
                     .iter()
                     .map(|a| match a {
                         Arg::DatePart => "DATEPART".to_string(),
+                        Arg::Lambda(n) => format!("lambda of {n}"),
                         Arg::Value(t) => self.target.type_name(&t.ty),
                     })
                     .collect();
@@ -1026,7 +1100,7 @@ impl Checker<'_> {
                             if args.len() == 1 { "" } else { "s" }
                         ),
                     ),
-                    MatchError::Types => {
+                    MatchError::Types | MatchError::Lambda(..) => {
                         (codes::NO_MATCHING_SIGNATURE, format!("no signature of `{name}` takes ({})", given.join(", ")))
                     }
                 };
@@ -1075,59 +1149,5 @@ fn implicit_field_name(e: &Expr) -> Option<String> {
         Expr::Identifier(i) => Some(i.value.clone()),
         Expr::CompoundIdentifier(p) => p.last().map(|i| i.value.clone()),
         _ => None,
-    }
-}
-
-fn literal(v: &Value) -> Typed {
-    match v {
-        Value::Number(n, _) => {
-            if n.contains(['.', 'e', 'E']) {
-                Typed::lit(Type::Float64, Literal::Float)
-            } else if n.parse::<i64>().is_ok() {
-                Typed::lit(Type::Int64, Literal::Int)
-            } else {
-                Typed::lit(Type::NUMERIC, Literal::No)
-            }
-        }
-        Value::SingleQuotedString(_)
-        | Value::DoubleQuotedString(_)
-        | Value::TripleSingleQuotedString(_)
-        | Value::TripleDoubleQuotedString(_)
-        | Value::SingleQuotedRawStringLiteral(_)
-        | Value::DoubleQuotedRawStringLiteral(_)
-        | Value::TripleSingleQuotedRawStringLiteral(_)
-        | Value::TripleDoubleQuotedRawStringLiteral(_)
-        | Value::EscapedStringLiteral(_)
-        | Value::UnicodeStringLiteral(_)
-        | Value::NationalStringLiteral(_) => Typed::lit(Type::STRING, Literal::String),
-        Value::SingleQuotedByteStringLiteral(_)
-        | Value::DoubleQuotedByteStringLiteral(_)
-        | Value::TripleSingleQuotedByteStringLiteral(_)
-        | Value::TripleDoubleQuotedByteStringLiteral(_) => Typed::new(Type::Bytes(None), false),
-        Value::Boolean(_) => Typed::new(Type::Bool, false),
-        Value::Null => Typed::lit(Type::Int64, Literal::Null),
-        _ => Typed::unknown(),
-    }
-}
-
-/// GoogleSQL's explicit conversions (CAST), by kind of type.
-fn castable(from: &Type, to: &Type) -> bool {
-    use Type as T;
-    let f = from.unparameterized();
-    let t = to.unparameterized();
-    if f == t || f.is_unknown() || t.is_unknown() {
-        return true;
-    }
-    let num = |x: &T| matches!(x, T::Int64 | T::Float64 | T::Numeric(_) | T::BigNumeric(_));
-    match (&f, &t) {
-        (a, b) if num(a) && num(b) => true,
-        (T::String(_), b) => !matches!(b, T::Struct(_) | T::Array(_) | T::Geography | T::Json),
-        (a, T::String(_)) => !matches!(a, T::Struct(_) | T::Array(_) | T::Json),
-        (T::Bool, T::Int64) | (T::Int64, T::Bool) => true,
-        (T::Date | T::Datetime | T::Timestamp, T::Date | T::Datetime | T::Timestamp | T::Time) => true,
-        (T::Json, b) => matches!(b, T::Int64 | T::Float64 | T::Bool | T::String(_)),
-        (T::Array(a), T::Array(b)) => castable(a, b),
-        (T::Struct(a), T::Struct(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| castable(&x.ty, &y.ty)),
-        _ => false,
     }
 }

@@ -238,7 +238,7 @@ impl<'a> Checker<'a> {
         let depth = self.ctes.len();
         if let Some(with) = &q.with {
             for cte in &with.cte_tables {
-                if !cte.alias.columns.is_empty() && !self.target.has_alias_column_lists() {
+                if !cte.alias.columns.is_empty() && !self.target.syntax().alias_column_lists {
                     self.column_list_error(self.id_span(&cte.alias.name));
                 }
                 self.check_ident(&cte.alias.name);
@@ -262,11 +262,11 @@ impl<'a> Checker<'a> {
             let scope = Scope::new(parent);
             for e in limit.iter().chain(offset.iter().map(|o| &o.value)) {
                 let t = self.type_expr(e, &scope, Ctx::plain(Clause::Other));
-                if !t.ty.is_unknown() && t.ty != Type::Int64 {
+                if !t.ty.is_unknown() && !t.ty.is_integer() {
                     self.error(
                         Diagnostic::error(
                             codes::TYPE_MISMATCH,
-                            format!("LIMIT and OFFSET take INT64, not {}", self.target.type_name(&t.ty)),
+                            format!("LIMIT and OFFSET take an integer, not {}", self.target.type_name(&t.ty)),
                         )
                         .label(self.span_of(e), "not an integer")
                         .help("write an integer literal"),
@@ -330,7 +330,7 @@ impl<'a> Checker<'a> {
                     self.corresponding.iter().any(|&o| o >= lspan.end as usize && o <= rspan.start as usize);
                 let (l, r) = if by_name { self.match_by_name(l, r, corresponding) } else { (l, r) };
                 let bare = matches!(set_quantifier, SetQuantifier::None | SetQuantifier::ByName);
-                if bare && !self.target.has_alias_column_lists() {
+                if bare && !self.target.syntax().bare_set_operations {
                     let op_name = op.to_string().to_ascii_uppercase();
                     self.error(
                         Diagnostic::error(
@@ -667,25 +667,30 @@ impl<'a> Checker<'a> {
         match factor {
             TableFactor::Table { name, alias, args: None, .. } => {
                 if let Some(a) = alias {
-                    if !a.columns.is_empty() && !self.target.has_alias_column_lists() {
+                    if !a.columns.is_empty() && !self.target.syntax().alias_column_lists {
                         self.column_list_error(self.id_span(&a.name));
                     }
                 }
                 let parts = ident_name(&name.0);
                 let implied = parts.last().map(|i| (*i).clone());
                 let alias_ident = alias.as_ref().map(|a| a.name.clone()).or(implied);
-                // `FROM t, t.items`: an array of an earlier FROM item, unnested.
-                if parts.len() >= 2 && scope.rel(&parts[0].value).is_some() {
+                // `FROM t, t.items`: an array of an earlier FROM item, unnested (BigQuery).
+                let implicit_unnest = self.target.syntax().implicit_unnest;
+                if implicit_unnest && parts.len() >= 2 && scope.rel(&parts[0].value).is_some() {
                     let path = Expr::CompoundIdentifier(parts.iter().map(|i| (*i).clone()).collect());
                     let (typed, lineage) = self.collect(|c| c.type_expr(&path, scope, Ctx::plain(Clause::Other)));
                     let alias = alias.as_ref().map(|a| a.name.clone()).or_else(|| parts.last().map(|i| (*i).clone()));
                     return (alias.clone(), self.unnest_rel(&typed, lineage, alias.as_ref(), None, self.span_of(name)));
                 }
-                (alias_ident, self.table_rel(name))
+                let mut rel = self.table_rel(name);
+                if let Some(a) = alias {
+                    rename_columns(&mut rel, &a.columns);
+                }
+                (alias_ident, rel)
             }
             TableFactor::Derived { subquery, alias, .. } => {
                 if let Some(a) = alias {
-                    if !a.columns.is_empty() && !self.target.has_alias_column_lists() {
+                    if !a.columns.is_empty() && !self.target.syntax().alias_column_lists {
                         self.column_list_error(self.id_span(&a.name));
                     }
                 }
@@ -695,17 +700,61 @@ impl<'a> Checker<'a> {
                 }
                 (alias.as_ref().map(|a| a.name.clone()), rel)
             }
-            TableFactor::UNNEST { alias, array_exprs, with_offset, with_offset_alias, .. } => {
+            TableFactor::UNNEST { alias, array_exprs, with_offset, with_offset_alias, with_ordinality, .. } => {
                 let span = self.span_of(factor);
-                let (typed, lineage) = self.collect(|c| {
-                    array_exprs.iter().map(|e| c.type_expr(e, scope, Ctx::plain(Clause::Other))).collect::<Vec<Typed>>()
-                });
+                let arrays: Vec<(Typed, Lineage)> = array_exprs
+                    .iter()
+                    .map(|e| self.collect(|c| c.type_expr(e, scope, Ctx::plain(Clause::Other))))
+                    .collect();
                 let alias_ident = alias.as_ref().map(|a| a.name.clone());
-                let offset = with_offset.then(|| with_offset_alias.clone().map_or("offset".to_string(), |a| a.value));
-                let rel = match typed.as_slice() {
-                    [t] => self.unnest_rel(t, lineage, alias_ident.as_ref(), offset, span),
-                    _ => Rel::unknown(),
-                };
+                if !self.target.syntax().unnest_alias_is_relation {
+                    // BigQuery: one array; the alias names its element.
+                    let offset =
+                        with_offset.then(|| with_offset_alias.clone().map_or("offset".to_string(), |a| a.value));
+                    let rel = match arrays.as_slice() {
+                        [(t, lineage)] => self.unnest_rel(t, lineage.clone(), alias_ident.as_ref(), offset, span),
+                        _ => Rel::unknown(),
+                    };
+                    return (alias_ident, rel);
+                }
+                // Trino: the arrays are zipped side by side, rows expand into
+                // their fields, maps into key and value; the alias names the
+                // relation and its column list names the columns.
+                let mut rel = Rel { columns: vec![], opaque: false, filters: BTreeSet::new(), value_table: false };
+                let mut positions = Lineage::default();
+                for (t, lineage) in arrays {
+                    positions.filters.extend(lineage.clone().into_filters());
+                    let part = self.unnest_rel(&t, lineage, None, None, span);
+                    rel.opaque |= part.opaque;
+                    rel.columns.extend(part.columns);
+                }
+                if *with_ordinality {
+                    // The ordinality is a position: it depends on the order, not the values.
+                    rel.columns.push(OutColumn {
+                        name: Some("ordinality".into()),
+                        typed: Typed::new(Type::Int64, false),
+                        span,
+                        lineage: positions,
+                    });
+                }
+                if let Some(a) = alias {
+                    if !a.columns.is_empty() && a.columns.len() != rel.columns.len() && !rel.opaque {
+                        self.error(
+                            Diagnostic::error(
+                                codes::TYPE_MISMATCH,
+                                format!(
+                                    "this UNNEST gives {} column{}, but its alias names {}",
+                                    rel.columns.len(),
+                                    if rel.columns.len() == 1 { "" } else { "s" },
+                                    a.columns.len()
+                                ),
+                            )
+                            .label(self.id_span(&a.name), "column names here")
+                            .help("name every column: one per array (or per row field, or key and value of a map), plus one for WITH ORDINALITY"),
+                        );
+                    }
+                    rename_columns(&mut rel, &a.columns);
+                }
                 (alias_ident, rel)
             }
             TableFactor::NestedJoin { table_with_joins, alias } => {
@@ -928,6 +977,7 @@ impl<'a> Checker<'a> {
     ) -> Rel {
         let elem = match &array.ty {
             Type::Array(e) => (**e).clone(),
+            Type::Map(..) if self.target.syntax().unnest_alias_is_relation => array.ty.clone(),
             Type::Unknown => return Rel::unknown(),
             other => {
                 self.error(
@@ -954,6 +1004,17 @@ impl<'a> Checker<'a> {
                         typed: Typed::new(f.ty.clone(), true),
                         span,
                         lineage,
+                    });
+                }
+            }
+            // A map (Trino) gives its key and its value.
+            Type::Map(k, v) => {
+                for ty in [k, v] {
+                    columns.push(OutColumn {
+                        name: None,
+                        typed: Typed::new((**ty).clone(), true),
+                        span,
+                        lineage: lineage.clone(),
                     });
                 }
             }
@@ -990,7 +1051,7 @@ impl<'a> Checker<'a> {
                     .iter()
                     .map(|c| OutColumn {
                         name: Some(c.name.clone()),
-                        typed: Typed::new(c.ty.unparameterized(), c.nullable),
+                        typed: Typed::new(self.target.value_type(&c.ty), c.nullable),
                         span,
                         lineage: Lineage {
                             sources: BTreeSet::from([Origin {
@@ -1120,6 +1181,13 @@ impl<'a> Checker<'a> {
             self.expect_bool(&t, h, "HAVING");
         }
         if let Some(q) = &sel.qualify {
+            if !self.target.syntax().qualify {
+                self.foreign_syntax(
+                    self.span_of(q),
+                    "QUALIFY",
+                    "compute the window function in a subquery and filter on it in the outer WHERE",
+                );
+            }
             let t = self.type_expr(q, &scope, Ctx { clause: Clause::Qualify, aliases: &columns, ..ctx });
             self.expect_bool(&t, q, "QUALIFY");
         }

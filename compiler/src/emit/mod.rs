@@ -5,6 +5,7 @@
 //! the lineage graphs are shared. Emit never sees a mesh with errors, and
 //! its output depends only on its input (sorted, no clocks, no hashes).
 
+pub mod athena;
 pub mod bigquery;
 pub mod graph;
 mod manifest;

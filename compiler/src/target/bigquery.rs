@@ -1,13 +1,13 @@
 //! The BigQuery target: GoogleSQL types and coercion rules, the function
 //! catalog in `stdlib/bigquery/functions.toml`, backtick quoting.
 
-use super::Target;
+use super::{Syntax, Target};
 use crate::check::catalog::Catalog;
 use crate::emit::{Artifact, EmitProduct, Physical};
 use crate::load::TargetKind;
 use crate::resolve::{Mesh, Product};
 use crate::types::{Assign, Field, Literal, Type, Typed};
-use sqlparser::ast::{ArrayElemTypeDef, BinaryOperator, DataType, ExactNumberInfo};
+use sqlparser::ast::{ArrayElemTypeDef, BinaryOperator, DataType, ExactNumberInfo, Value};
 use sqlparser::dialect::{BigQueryDialect, Dialect};
 use sqlparser::parser::Parser;
 use std::sync::OnceLock;
@@ -124,6 +124,16 @@ impl BigQuery {
                     .collect();
                 format!("STRUCT<{}>", fields.join(", "))
             }
+            // Trino's types, which no BigQuery product has.
+            Type::Int8 | Type::Int16 | Type::Int32 => "INT64".into(),
+            Type::Float32 => "FLOAT64".into(),
+            Type::Char(_) => "STRING".into(),
+            Type::Map(k, v) => format!(
+                "ARRAY<STRUCT<key {}, value {}>>",
+                self.type_name_inner(k, quote_fields),
+                self.type_name_inner(v, quote_fields)
+            ),
+            Type::Named(n) => n.to_ascii_uppercase(),
             Type::Unknown => "UNKNOWN".into(),
         }
     }
@@ -238,12 +248,72 @@ impl Target for BigQuery {
         self.type_name_inner(ty, false)
     }
 
+    fn type_examples(&self) -> &'static str {
+        "INT64, NUMERIC(12, 2), ARRAY<STRUCT<a STRING>>"
+    }
+
     fn catalog(&self) -> &Catalog {
         &self.catalog
     }
 
-    fn has_alias_column_lists(&self) -> bool {
-        false
+    fn syntax(&self) -> &Syntax {
+        &Syntax {
+            alias_column_lists: false,
+            bare_set_operations: false,
+            unnest_alias_is_relation: false,
+            implicit_unnest: true,
+            concat_casts_to_string: true,
+            qualify: true,
+        }
+    }
+
+    fn literal(&self, value: &Value) -> Typed {
+        match value {
+            Value::Number(n, _) => {
+                if n.contains(['.', 'e', 'E']) {
+                    Typed::lit(Type::Float64, Literal::Float)
+                } else if n.parse::<i64>().is_ok() {
+                    Typed::lit(Type::Int64, Literal::Int)
+                } else {
+                    Typed::lit(Type::NUMERIC, Literal::No)
+                }
+            }
+            Value::SingleQuotedByteStringLiteral(_)
+            | Value::DoubleQuotedByteStringLiteral(_)
+            | Value::TripleSingleQuotedByteStringLiteral(_)
+            | Value::TripleDoubleQuotedByteStringLiteral(_) => Typed::new(Type::Bytes(None), false),
+            Value::Boolean(_) => Typed::new(Type::Bool, false),
+            Value::Null => Typed::lit(Type::Int64, Literal::Null),
+            v if super::is_string_literal(v) => Typed::lit(Type::STRING, Literal::String),
+            _ => Typed::unknown(),
+        }
+    }
+
+    fn value_type(&self, column: &Type) -> Type {
+        column.unparameterized()
+    }
+
+    /// GoogleSQL's explicit conversions, by kind of type.
+    fn castable(&self, from: &Type, to: &Type) -> bool {
+        use Type as T;
+        let f = from.unparameterized();
+        let t = to.unparameterized();
+        if f == t || f.is_unknown() || t.is_unknown() {
+            return true;
+        }
+        match (&f, &t) {
+            (a, b) if numeric_rank(a).is_some() && numeric_rank(b).is_some() => true,
+            (T::String(_), b) => !matches!(b, T::Struct(_) | T::Array(_) | T::Geography | T::Json),
+            (a, T::String(_)) => !matches!(a, T::Struct(_) | T::Array(_) | T::Json),
+            (T::Bool, T::Int64) | (T::Int64, T::Bool) => true,
+            (T::Date | T::Datetime | T::Timestamp, T::Date | T::Datetime | T::Timestamp | T::Time) => true,
+            (T::Json, b) => matches!(b, T::Int64 | T::Float64 | T::Bool | T::String(_)),
+            (T::Array(a), T::Array(b)) => self.castable(a, b),
+            (T::Struct(a), T::Struct(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| self.castable(&x.ty, &y.ty))
+            }
+            _ => false,
+        }
     }
 
     fn supertype(&self, items: &[&Typed]) -> Option<Type> {

@@ -3,6 +3,7 @@
 //! rules, function catalog, quoting, physical names, artifact templates).
 //! The stages never ask which target they work for.
 
+pub mod athena;
 pub mod bigquery;
 
 use crate::check::catalog::Catalog;
@@ -10,7 +11,7 @@ use crate::emit::{Artifact, EmitProduct, Physical};
 use crate::load::TargetKind;
 use crate::resolve::{Mesh, Product};
 use crate::types::{Assign, Type, Typed};
-use sqlparser::ast::{BinaryOperator, DataType};
+use sqlparser::ast::{BinaryOperator, DataType, Value};
 use sqlparser::dialect::Dialect;
 
 pub trait Target: Sync + Send {
@@ -25,11 +26,21 @@ pub trait Target: Sync + Send {
     fn convert_type(&self, data_type: &DataType) -> Result<Type, String>;
     /// The canonical spelling (manifest, messages).
     fn type_name(&self, ty: &Type) -> String;
+    /// A few types in the target's spelling, for help lines.
+    fn type_examples(&self) -> &'static str;
 
     /// The function catalog of the dialect.
     fn catalog(&self) -> &Catalog;
-    /// Whether `AS t(a, b)` column lists on derived tables and CTEs exist.
-    fn has_alias_column_lists(&self) -> bool;
+    /// Which pieces of syntax the dialect has, where the two differ.
+    fn syntax(&self) -> &Syntax;
+
+    /// The type of a literal (`1` is INT64 in BigQuery, `integer` in Trino).
+    fn literal(&self, value: &Value) -> Typed;
+    /// The type of a value read from a column of a declared type (BigQuery
+    /// drops parameters: a NUMERIC(12, 2) column gives NUMERIC values).
+    fn value_type(&self, column: &Type) -> Type;
+    /// Whether `CAST(x AS to)` exists for a value of type `from`.
+    fn castable(&self, from: &Type, to: &Type) -> bool;
 
     /// The common supertype of several expressions (CASE branches, UNION
     /// columns, COALESCE arguments), if there is one.
@@ -66,11 +77,46 @@ pub trait Target: Sync + Send {
     fn emit_migration(&self, table: &Physical, steps: &[crate::diff::Step]) -> Result<String, String>;
 }
 
+/// Syntax that exists in one dialect and not the other; the checker asks
+/// these instead of asking which target it checks for.
+#[derive(Debug)]
+pub struct Syntax {
+    /// `AS t(a, b)` column lists on tables, derived tables, CTEs and UNNEST.
+    pub alias_column_lists: bool,
+    /// A set operation without ALL or DISTINCT (`UNION` meaning DISTINCT).
+    pub bare_set_operations: bool,
+    /// The alias of an UNNEST names the relation (Trino: `UNNEST(xs) AS t(x)`),
+    /// not the element (BigQuery: `UNNEST(xs) AS x`).
+    pub unnest_alias_is_relation: bool,
+    /// `FROM t, t.items` unnests an array column of an earlier FROM item.
+    pub implicit_unnest: bool,
+    /// CONCAT takes any value that casts to a string (GoogleSQL).
+    pub concat_casts_to_string: bool,
+    /// QUALIFY filters on window functions.
+    pub qualify: bool,
+}
+
 pub fn target_for(kind: TargetKind) -> &'static dyn Target {
     match kind {
         TargetKind::Bigquery => bigquery::BigQuery::get(),
-        // The Athena target comes with its own issue; until then an Athena
-        // product is reported by the resolver and never reaches here.
-        TargetKind::Athena => bigquery::BigQuery::get(),
+        TargetKind::Athena => athena::Athena::get(),
     }
+}
+
+/// Whether a literal is a character string, in any of the quotings.
+pub fn is_string_literal(value: &Value) -> bool {
+    matches!(
+        value,
+        Value::SingleQuotedString(_)
+            | Value::DoubleQuotedString(_)
+            | Value::TripleSingleQuotedString(_)
+            | Value::TripleDoubleQuotedString(_)
+            | Value::SingleQuotedRawStringLiteral(_)
+            | Value::DoubleQuotedRawStringLiteral(_)
+            | Value::TripleSingleQuotedRawStringLiteral(_)
+            | Value::TripleDoubleQuotedRawStringLiteral(_)
+            | Value::EscapedStringLiteral(_)
+            | Value::UnicodeStringLiteral(_)
+            | Value::NationalStringLiteral(_)
+    )
 }

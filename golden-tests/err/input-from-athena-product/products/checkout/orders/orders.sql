@@ -3,5 +3,5 @@ SELECT
   customer_id,
   status,
   amount,
-  DATE(created_at) AS ordered_on
+  CAST(created_at AS date) AS ordered_on
 FROM shop_orders
