@@ -74,6 +74,7 @@ codes! {
     NOT_CHECKED = "DPC0319", "SQL that the checker cannot type yet";
     WINDOW_REQUIRED = "DPC0320", "an analytic function without OVER";
     DUPLICATE_ALIAS = "DPC0321", "two tables in one FROM have the same alias";
+    FOREIGN_FUNCTION = "DPC0322", "a function of another target's SQL dialect";
     CONTRACT_MISSING_COLUMN = "DPC0350", "a declared column is not produced by the query";
     CONTRACT_EXTRA_COLUMN = "DPC0351", "the query produces a column that is not declared";
     CONTRACT_COLUMN_ORDER = "DPC0352", "the query produces the declared columns in another order";

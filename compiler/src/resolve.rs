@@ -190,6 +190,19 @@ impl Resolver<'_> {
         }
     }
 
+    /// Whether the table that holds the columns can hold their types.
+    fn storable(&mut self, columns: &[Column], target: &dyn crate::target::Target, table: crate::target::Table) {
+        for c in columns.iter().filter(|c| !c.ty.has_unknown()) {
+            if let Err(e) = target.storable(&c.ty, table) {
+                self.diags.push(
+                    Diagnostic::error(codes::INVALID_TYPE, format!("column `{}` cannot be stored: {e}", c.name))
+                        .label(c.span, "declared here")
+                        .help(format!("declare a type the {} table can hold", table.name())),
+                );
+            }
+        }
+    }
+
     fn columns(
         &mut self,
         file: FileId,
@@ -474,6 +487,9 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             let span = load::span(file, name);
             let kind = def_in.kind.as_ref().map_or(InputKind::Product, |k| *k.get_ref());
             let columns = def_in.columns.as_ref().map(|c| r.columns(file, tgt, c.get_ref())).unwrap_or_default();
+            if kind != InputKind::Product {
+                r.storable(&columns, tgt, crate::target::Table::Landing);
+            }
             match kind {
                 InputKind::Product => {
                     if def_in.product.is_none() {

@@ -87,6 +87,15 @@ pub struct Function {
 #[derive(Debug, Default)]
 pub struct Catalog {
     functions: HashMap<String, Function>,
+    /// Functions of other dialects that this one lacks, with what to write
+    /// instead (`stdlib/<target>/equivalents.toml`).
+    equivalents: HashMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EquivalentsFile {
+    equivalents: HashMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -278,7 +287,25 @@ impl Catalog {
                 return Err(format!("function {name} is listed twice"));
             }
         }
-        Ok(Catalog { functions })
+        Ok(Catalog { functions, equivalents: HashMap::new() })
+    }
+
+    /// Adds the list of other dialects' functions this one lacks.
+    pub fn with_equivalents(mut self, text: &str) -> Result<Catalog, String> {
+        let file: EquivalentsFile = toml::from_str(text).map_err(|e| e.to_string())?;
+        for name in file.equivalents.keys() {
+            if self.functions.contains_key(name) {
+                return Err(format!("{name} is in the catalog; it has no equivalent to suggest"));
+            }
+        }
+        self.equivalents = file.equivalents;
+        Ok(self)
+    }
+
+    /// What to write instead of another dialect's function, if this one
+    /// is known to lack it.
+    pub fn equivalent(&self, name: &str) -> Option<&str> {
+        self.equivalents.get(&name.to_ascii_uppercase()).map(String::as_str)
     }
 
     pub fn get(&self, name: &str) -> Option<&Function> {

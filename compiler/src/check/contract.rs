@@ -61,6 +61,25 @@ pub(super) fn check_contract(
         })
         .collect();
     let query_span = cols.first().map(|c| Span::new(c.span.file, 0..0));
+    if port.materialization != crate::load::Materialization::View {
+        // The port's table must hold every column: declared, or inferred where none is.
+        let stored: Vec<(&str, &crate::types::Type, Span)> = match &port.columns {
+            Some(declared) => declared.iter().map(|d| (d.name.as_str(), &d.ty, d.span)).collect(),
+            None => cols.iter().map(|c| (c.name.as_deref().unwrap_or_default(), &c.typed.ty, c.span)).collect(),
+        };
+        for (name, ty, span) in stored {
+            if ty.has_unknown() {
+                continue;
+            }
+            if let Err(e) = target.storable(ty, crate::target::Table::Output) {
+                diags.push(
+                    Diagnostic::error(codes::INVALID_TYPE, format!("column `{name}` cannot be stored: {e}"))
+                        .label(span, format!("{} in the port's table", target.type_name(ty)))
+                        .help("CAST it to a type the table can hold, or make the port a view"),
+                );
+            }
+        }
+    }
     let Some(declared) = &port.columns else {
         let mut d = Diagnostic::warning(
             codes::NO_CONTRACT,

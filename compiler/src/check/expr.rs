@@ -858,11 +858,38 @@ impl Checker<'_> {
         }
         let catalog = self.target.catalog();
         let Some(def) = catalog.get(&name) else {
-            let mut d = Diagnostic::warning(codes::UNKNOWN_FUNCTION, format!("unknown function `{name}`"))
-                .label(span, "not in the function catalog");
-            d = match did_you_mean(&name, catalog.names()) {
-                Some(m) => d.help(format!("{m} (if `{name}` is right, its result type is unknown to dpc)")),
-                None => d.help("its result type is unknown; declare the column's type in the port's contract"),
+            // Another dialect's function that this one is known to lack
+            // (SAFE_DIVIDE in Trino, cardinality in BigQuery) is an error,
+            // not a gap in the catalog.
+            let d = match catalog.equivalent(&name) {
+                Some(instead) => {
+                    let other = crate::target::all()
+                        .into_iter()
+                        .find(|t| t.kind() != self.target.kind() && t.catalog().get(&name).is_some())
+                        .map_or("another SQL dialect's".to_string(), |t| {
+                            let article =
+                                if t.display_name().starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+                            format!("{article} {}", t.display_name())
+                        });
+                    Diagnostic::error(
+                        codes::FOREIGN_FUNCTION,
+                        format!(
+                            "`{}` is {other} function; {} has no such function",
+                            f.name,
+                            self.target.display_name()
+                        ),
+                    )
+                    .label(span, format!("no such function in {}", self.target.display_name()))
+                    .help(format!("write {instead}"))
+                }
+                None => {
+                    let d = Diagnostic::warning(codes::UNKNOWN_FUNCTION, format!("unknown function `{name}`"))
+                        .label(span, "not in the function catalog");
+                    match did_you_mean(&name, catalog.names()) {
+                        Some(m) => d.help(format!("{m} (if `{name}` is right, its result type is unknown to dpc)")),
+                        None => d.help("its result type is unknown; declare the column's type in the port's contract"),
+                    }
+                }
             };
             self.error(d);
             let lenient = Ctx { grouping: None, in_aggregate: true, ..ctx };
@@ -1064,9 +1091,16 @@ impl Checker<'_> {
             Ok((ty, _)) => ty,
             Err(MatchError::Lambda(i, want, got)) => {
                 let (want, got) = (self.target.type_name(&want), self.target.type_name(&got));
+                // sqlparser gives a lambda no span: point at its body.
                 let at = match &e {
                     Expr::Function(f) => match &f.args {
-                        FunctionArguments::List(l) => l.args.get(i).map(|a| self.span_of(a)),
+                        FunctionArguments::List(l) => match l.args.get(i) {
+                            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(lambda)))) => {
+                                Some(self.span_of(&*lambda.body))
+                            }
+                            Some(a) => Some(self.span_of(a)),
+                            None => None,
+                        },
                         _ => None,
                     },
                     _ => None,

@@ -701,61 +701,22 @@ impl<'a> Checker<'a> {
                 (alias.as_ref().map(|a| a.name.clone()), rel)
             }
             TableFactor::UNNEST { alias, array_exprs, with_offset, with_offset_alias, with_ordinality, .. } => {
-                let span = self.span_of(factor);
-                let arrays: Vec<(Typed, Lineage)> = array_exprs
+                let arrays: Vec<&Expr> = array_exprs.iter().collect();
+                let offset = with_offset.then(|| with_offset_alias.clone().map_or("offset".to_string(), |a| a.value));
+                self.unnest_factor(scope, factor, &arrays, alias.as_ref(), offset, *with_ordinality)
+            }
+            // Outside BigQuery's dialect sqlparser reads UNNEST as a table function.
+            TableFactor::Table { name, alias, args: Some(args), with_ordinality, .. } if matches!(name.0.as_slice(), [ObjectNamePart::Identifier(i)] if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("UNNEST")) =>
+            {
+                let arrays: Vec<&Expr> = args
+                    .args
                     .iter()
-                    .map(|e| self.collect(|c| c.type_expr(e, scope, Ctx::plain(Clause::Other))))
+                    .filter_map(|a| match a {
+                        sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(x)) => Some(x),
+                        _ => None,
+                    })
                     .collect();
-                let alias_ident = alias.as_ref().map(|a| a.name.clone());
-                if !self.target.syntax().unnest_alias_is_relation {
-                    // BigQuery: one array; the alias names its element.
-                    let offset =
-                        with_offset.then(|| with_offset_alias.clone().map_or("offset".to_string(), |a| a.value));
-                    let rel = match arrays.as_slice() {
-                        [(t, lineage)] => self.unnest_rel(t, lineage.clone(), alias_ident.as_ref(), offset, span),
-                        _ => Rel::unknown(),
-                    };
-                    return (alias_ident, rel);
-                }
-                // Trino: the arrays are zipped side by side, rows expand into
-                // their fields, maps into key and value; the alias names the
-                // relation and its column list names the columns.
-                let mut rel = Rel { columns: vec![], opaque: false, filters: BTreeSet::new(), value_table: false };
-                let mut positions = Lineage::default();
-                for (t, lineage) in arrays {
-                    positions.filters.extend(lineage.clone().into_filters());
-                    let part = self.unnest_rel(&t, lineage, None, None, span);
-                    rel.opaque |= part.opaque;
-                    rel.columns.extend(part.columns);
-                }
-                if *with_ordinality {
-                    // The ordinality is a position: it depends on the order, not the values.
-                    rel.columns.push(OutColumn {
-                        name: Some("ordinality".into()),
-                        typed: Typed::new(Type::Int64, false),
-                        span,
-                        lineage: positions,
-                    });
-                }
-                if let Some(a) = alias {
-                    if !a.columns.is_empty() && a.columns.len() != rel.columns.len() && !rel.opaque {
-                        self.error(
-                            Diagnostic::error(
-                                codes::TYPE_MISMATCH,
-                                format!(
-                                    "this UNNEST gives {} column{}, but its alias names {}",
-                                    rel.columns.len(),
-                                    if rel.columns.len() == 1 { "" } else { "s" },
-                                    a.columns.len()
-                                ),
-                            )
-                            .label(self.id_span(&a.name), "column names here")
-                            .help("name every column: one per array (or per row field, or key and value of a map), plus one for WITH ORDINALITY"),
-                        );
-                    }
-                    rename_columns(&mut rel, &a.columns);
-                }
-                (alias_ident, rel)
+                self.unnest_factor(scope, factor, &arrays, alias.as_ref(), None, *with_ordinality)
             }
             TableFactor::NestedJoin { table_with_joins, alias } => {
                 let (inner, rows) = self.collect(|c| c.build_from(std::slice::from_ref(table_with_joins), None));
@@ -965,6 +926,70 @@ impl<'a> Checker<'a> {
             lineage: label,
         });
         Rel { columns, opaque: false, filters: source.filters, value_table: false }
+    }
+
+    /// `UNNEST(arrays...)` in FROM, with its alias, BigQuery's WITH OFFSET
+    /// and Trino's WITH ORDINALITY.
+    fn unnest_factor(
+        &mut self,
+        scope: &Scope,
+        factor: &TableFactor,
+        arrays: &[&Expr],
+        alias: Option<&sqlparser::ast::TableAlias>,
+        offset: Option<String>,
+        with_ordinality: bool,
+    ) -> (Option<Ident>, Rel) {
+        let span = self.span_of(factor);
+        let arrays: Vec<(Typed, Lineage)> =
+            arrays.iter().map(|e| self.collect(|c| c.type_expr(e, scope, Ctx::plain(Clause::Other)))).collect();
+        let alias_ident = alias.as_ref().map(|a| a.name.clone());
+        if !self.target.syntax().unnest_alias_is_relation {
+            // BigQuery: one array; the alias names its element.
+            let rel = match arrays.as_slice() {
+                [(t, lineage)] => self.unnest_rel(t, lineage.clone(), alias_ident.as_ref(), offset, span),
+                _ => Rel::unknown(),
+            };
+            return (alias_ident, rel);
+        }
+        // Trino: the arrays are zipped side by side, rows expand into
+        // their fields, maps into key and value; the alias names the
+        // relation and its column list names the columns.
+        let mut rel = Rel { columns: vec![], opaque: false, filters: BTreeSet::new(), value_table: false };
+        let mut positions = Lineage::default();
+        for (t, lineage) in arrays {
+            positions.filters.extend(lineage.clone().into_filters());
+            let part = self.unnest_rel(&t, lineage, None, None, span);
+            rel.opaque |= part.opaque;
+            rel.columns.extend(part.columns);
+        }
+        if with_ordinality {
+            // The ordinality is a position: it depends on the order, not the values.
+            rel.columns.push(OutColumn {
+                name: Some("ordinality".into()),
+                typed: Typed::new(Type::Int64, false),
+                span,
+                lineage: positions,
+            });
+        }
+        if let Some(a) = alias {
+            if !a.columns.is_empty() && a.columns.len() != rel.columns.len() && !rel.opaque {
+                self.error(
+                    Diagnostic::error(
+                        codes::TYPE_MISMATCH,
+                        format!(
+                            "this UNNEST gives {} column{}, but its alias names {}",
+                            rel.columns.len(),
+                            if rel.columns.len() == 1 { "" } else { "s" },
+                            a.columns.len()
+                        ),
+                    )
+                    .label(self.id_span(&a.name), "column names here")
+                    .help("name every column: one per array (or per row field, or key and value of a map), plus one for WITH ORDINALITY"),
+                );
+            }
+            rename_columns(&mut rel, &a.columns);
+        }
+        (alias_ident, rel)
     }
 
     fn unnest_rel(

@@ -121,6 +121,7 @@ pub struct Athena {
 }
 
 const FUNCTIONS: &str = include_str!("../../../stdlib/athena/functions.toml");
+const EQUIVALENTS: &str = include_str!("../../../stdlib/athena/equivalents.toml");
 
 impl Athena {
     pub fn get() -> &'static Athena {
@@ -129,7 +130,8 @@ impl Athena {
             let mut target = Athena { dialect: TrinoDialect, catalog: Catalog::default() };
             // Our own data, checked by a unit test: a broken file is a bug in dpc.
             target.catalog = Catalog::parse(FUNCTIONS, &|t| target.parse_type(t))
-                .unwrap_or_else(|e| panic!("stdlib/athena/functions.toml: {e}"));
+                .and_then(|c| c.with_equivalents(EQUIVALENTS))
+                .unwrap_or_else(|e| panic!("stdlib/athena/functions.toml or equivalents.toml: {e}"));
             target
         })
     }
@@ -469,6 +471,13 @@ impl Target for Athena {
 
     fn type_name(&self, ty: &Type) -> String {
         self.type_name_of(ty)
+    }
+
+    fn storable(&self, ty: &Type, table: super::Table) -> Result<(), String> {
+        match table {
+            super::Table::Output => self.iceberg_check(ty),
+            super::Table::Landing => self.hive_type(ty).map(|_| ()),
+        }
     }
 
     fn type_examples(&self) -> &'static str {

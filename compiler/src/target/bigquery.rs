@@ -18,6 +18,7 @@ pub struct BigQuery {
 }
 
 const FUNCTIONS: &str = include_str!("../../../stdlib/bigquery/functions.toml");
+const EQUIVALENTS: &str = include_str!("../../../stdlib/bigquery/equivalents.toml");
 
 impl BigQuery {
     pub fn get() -> &'static BigQuery {
@@ -27,7 +28,8 @@ impl BigQuery {
             // The catalog is our own data, checked by a unit test; a broken
             // file is a bug in dpc, not in the user's mesh.
             target.catalog = Catalog::parse(FUNCTIONS, &|t| target.parse_type(t))
-                .unwrap_or_else(|e| panic!("stdlib/bigquery/functions.toml: {e}"));
+                .and_then(|c| c.with_equivalents(EQUIVALENTS))
+                .unwrap_or_else(|e| panic!("stdlib/bigquery/functions.toml or equivalents.toml: {e}"));
             target
         })
     }
@@ -246,6 +248,11 @@ impl Target for BigQuery {
 
     fn type_name(&self, ty: &Type) -> String {
         self.type_name_inner(ty, false)
+    }
+
+    fn storable(&self, _ty: &Type, _table: super::Table) -> Result<(), String> {
+        // Every type dpc reads from a BigQuery product.toml can be stored.
+        Ok(())
     }
 
     fn type_examples(&self) -> &'static str {

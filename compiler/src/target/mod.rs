@@ -24,6 +24,9 @@ pub trait Target: Sync + Send {
     fn parse_type(&self, text: &str) -> Result<Type, String>;
     /// Converts a type written in SQL (`CAST(x AS T)`).
     fn convert_type(&self, data_type: &DataType) -> Result<Type, String>;
+    /// Whether a table of this kind can hold a column of the type (why
+    /// not, if it cannot): a table format has fewer types than queries.
+    fn storable(&self, ty: &Type, table: Table) -> Result<(), String>;
     /// The canonical spelling (manifest, messages).
     fn type_name(&self, ty: &Type) -> String;
     /// A few types in the target's spelling, for help lines.
@@ -77,6 +80,24 @@ pub trait Target: Sync + Send {
     fn emit_migration(&self, table: &Physical, steps: &[crate::diff::Step]) -> Result<String, String>;
 }
 
+/// The tables a target creates for a product.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Table {
+    /// The table of an output port (Iceberg on Athena).
+    Output,
+    /// The table an own input lands in (an external table on Athena).
+    Landing,
+}
+
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Output => "output port's",
+            Table::Landing => "landing",
+        }
+    }
+}
+
 /// Syntax that exists in one dialect and not the other; the checker asks
 /// these instead of asking which target it checks for.
 #[derive(Debug)]
@@ -94,6 +115,11 @@ pub struct Syntax {
     pub concat_casts_to_string: bool,
     /// QUALIFY filters on window functions.
     pub qualify: bool,
+}
+
+/// Every target, for messages that name where a construct comes from.
+pub fn all() -> [&'static dyn Target; 2] {
+    [bigquery::BigQuery::get(), athena::Athena::get()]
 }
 
 pub fn target_for(kind: TargetKind) -> &'static dyn Target {
