@@ -9,7 +9,7 @@ Python 3.11+ standard library only.
 What is checked (format: stdlib/athena/README.md):
 
 1. Form: every `[[functions]]` table has only the keys name, category, kind,
-   nulls, deidentifying, signatures; names are lower case and unique; kind and
+   nulls, deidentifying, deciding, signatures; names are lower case and unique; kind and
    nulls take their known values; the tables are ordered by category, then name.
 2. Types: every argument and result is parsed by a small recursive parser for
    the Trino spelling the catalog uses: scalar types (`bigint`, `varchar`,
@@ -45,7 +45,7 @@ MISSING = os.path.join(DIR, "MISSING.md")
 
 KINDS = {"scalar", "aggregate", "analytic"}
 NULLS = {"args", "never", "maybe"}
-FUNCTION_KEYS = {"name", "category", "kind", "nulls", "deidentifying", "signatures"}
+FUNCTION_KEYS = {"name", "category", "kind", "nulls", "deidentifying", "deciding", "signatures"}
 SIGNATURE_KEYS = {"args", "returns"}
 
 # One-word Trino types the catalog uses.
@@ -372,6 +372,10 @@ def check_catalog(data: dict, ref: dict[str, str]) -> tuple[list[dict], list[str
             err(f"nulls `{f['nulls']}`: one of {sorted(NULLS)}")
         if "deidentifying" in f and not isinstance(f["deidentifying"], bool):
             err("deidentifying: true or false")
+        if "deciding" in f and not (
+            isinstance(f["deciding"], list) and all(isinstance(i, int) and i >= 0 for i in f["deciding"])
+        ):
+            err("deciding: a list of argument positions (from 0)")
         key = (category if isinstance(category, str) else "", name)
         if previous is not None and key < previous:
             err(f"out of order: after {previous[1]} ({previous[0]}); order by category, then name")

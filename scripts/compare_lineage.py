@@ -6,11 +6,24 @@
 Builds every mesh with dpc ($DPC, default target/debug/dpc of this repo),
 reads `lineage.columns` from its manifest.json, computes the lineage of every
 output column independently with `sqlglot.lineage.lineage` (sqlglot 30.30.0,
-dialect bigquery, installed into /tmp/dpc-validator-venv by
-scripts/setup-validators.sh: run this with that venv's python) and compares.
+installed into /tmp/dpc-validator-venv by scripts/setup-validators.sh: run
+this with that venv's python) and compares.
 sqlglot is given the schema of every input table, named as the query names it
 (the product's input names): an upstream port's columns from the manifest's
 `columns` of that port, an own input's from the manifest's input `columns`.
+
+DIALECT, per product, from its manifest `target`: "bigquery" -> sqlglot's
+bigquery; "athena" -> sqlglot's trino (Athena engine v3 runs queries on
+Trino). Not sqlglot's "athena": for a query it is the same Trino parser, but
+its tokenizer also takes Hive's backtick identifiers and backslash escapes,
+which Athena's query engine and dpc do not (all the queries of
+examples/shop-athena and golden-tests/conformance/tpch-athena parse to the
+same tree in both). The schema's types are the manifest's, spelled as the
+target spells them and parsed by sqlglot in that dialect (BigQuery
+`ARRAY<STRUCT<a INT64>>`; Trino `array(row(a bigint))`, `map(varchar,
+bigint)`, `row(...)`, `decimal(15,2)`, `timestamp with time zone`); a type
+sqlglot cannot parse is given as STRING / varchar (only the names matter,
+and the row fields, for paths). Any other target is SKIPped.
 
 WHAT sqlglot's lineage() RETURNS (sqlglot/lineage.py, to_node()): it
 qualifies the query with the schema (expanding `*`, `* EXCEPT/REPLACE`, and
@@ -30,10 +43,21 @@ THE RULE. For every output column two sqlglot lineages are taken:
           condition taken out of the projections:
             - a window's PARTITION BY, ORDER BY and frame (the function and
               its arguments stay),
-            - ORDER BY and LIMIT inside an aggregate (ARRAY_AGG(x ORDER BY y)),
+            - ORDER BY and LIMIT inside an aggregate (ARRAY_AGG(x ORDER BY y);
+              Trino's listagg(x, ',') WITHIN GROUP (ORDER BY y) too),
             - the HAVING MAX/MIN key of an aggregate (ANY_VALUE(x HAVING MAX y)),
+              and Trino's spelling of the same, the key of max_by/min_by(x, y)
+              (y picks the row; x, and the count of max_by(x, y, n), stay),
+            - an aggregate's FILTER (WHERE c) (Trino; c decides the rows),
             - the subquery of `x IN (subquery)` (x stays): a subquery condition,
-            - the operands right of EXCEPT (they remove rows, give no values).
+            - the operands right of EXCEPT (they remove rows, give no values),
+            - the column of an UNNEST's WITH OFFSET (BigQuery) / WITH
+              ORDINALITY (Trino): a position, no value. In ALL it leads to
+              the whole array(s) of that UNNEST.
+Everything else in a projection is a value, Trino's too: the arrays and the
+columns a lambda reads (`transform(xs, x -> x * y)`: xs, y; `filter` too),
+both arguments of count_if/element_at/map_agg, the operand of try_cast, the
+function and arguments of a window function.
 Then:
   1. VALUE must equal dpc's `sources` (`deidentified` ignored);
   2. every column in ALL but not in VALUE must be among dpc's `sources` or
@@ -46,7 +70,14 @@ a field access on it (`e.device.geo`) adds to the path, a node that only
 passes that reference on passes on the path asked of it, a field of an
 UNNEST element (`item.sku` of `UNNEST(items) AS item`) is `items.sku`, and
 where the value is computed the path stops (so sqlglot then names the whole
-column).
+column). A Trino UNNEST is a relation whose alias names its columns:
+`UNNEST(items, tags) WITH ORDINALITY AS t(sku, qty, tag, n)` gives the fields
+of an array of rows (items.sku, items.qty), the element of another array
+(tags), a map's key and value (each the whole map), side by side, then the
+ordinality. sqlglot follows every array of the UNNEST for each of them, so
+here the columns are matched by position to their array and row field, with
+the types sqlglot's annotate_types gives the arrays (when it cannot type one,
+the UNNEST is read as above).
 A source is shown as `product.port.column` (an upstream port column) or
 `product:input.column` (an own input's column), like dpc's messages.
 
@@ -73,6 +104,7 @@ try:
     import sqlglot
     from sqlglot import exp
     from sqlglot.lineage import lineage
+    from sqlglot.optimizer.annotate_types import annotate_types
     from sqlglot.optimizer.qualify import qualify
     from sqlglot.optimizer.scope import find_all_in_scope
 except ImportError:  # pragma: no cover
@@ -93,7 +125,8 @@ except ImportError:  # Python 3.10
 
 REPO = Path(__file__).resolve().parent.parent
 ALLOWLIST = Path(__file__).resolve().parent / "lineage-allowlist.txt"
-DIALECT = "bigquery"
+# sqlglot dialect of each dpc target (the manifest's product `target`).
+DIALECTS = {"bigquery": "bigquery", "athena": "trino"}
 SQLGLOT_VERSION = "30.30.0"
 VERBOSE = bool(os.environ.get("LINEAGE_VERBOSE"))
 
@@ -166,12 +199,12 @@ def _mini_toml(text: str) -> dict:
     return doc
 
 
-def sqlglot_type(t: str) -> str:
+def sqlglot_type(t: str, dialect: str) -> str:
     try:
-        exp.DataType.build(t, dialect=DIALECT)
+        exp.DataType.build(t, dialect=dialect)
         return t
     except Exception:  # noqa: BLE001 - a type sqlglot cannot parse: the name is what matters
-        return "STRING"
+        return "VARCHAR" if dialect != "bigquery" else "STRING"
 
 
 # --- the query as sqlglot sees it ------------------------------------------
@@ -201,6 +234,10 @@ def values_only(tree: exp.Expr) -> exp.Expr:
             o.replace(o.this)
     for h in list(t.find_all(exp.HavingMax)):
         h.replace(h.this)
+    for a in list(t.find_all(exp.ArgMax, exp.ArgMin)):
+        a.set("expression", exp.null())  # max_by(x, y): y picks the row
+    for f in list(t.find_all(exp.Filter)):
+        f.replace(f.this)  # agg(x) FILTER (WHERE c): c decides the rows
     for i in list(t.find_all(exp.In)):
         if i.args.get("query") is not None:
             i.set("query", None)
@@ -229,9 +266,49 @@ def _unnest_of(node) -> exp.Unnest | None:
     return None
 
 
-def leaves(tree: exp.Expr, schema: dict, columns: list[str]) -> dict[str, set[tuple[str, str]]]:
-    """output column -> {(table, lower-case column path)} of sqlglot's lineage."""
-    nodes = lineage(None, tree, schema, dialect=DIALECT)
+def _unnest_slots(unnest: exp.Unnest, schema: dict, dialect: str, typed: set) -> list | None:
+    """Trino: the columns an UNNEST gives, in order, as (index of its array
+    expression, row field or None, column name): the arrays side by side, an
+    array of rows as its fields, a map as key and value (each the whole map),
+    named by the alias' column list, or by the row fields without one. None
+    when an array's type is not known."""
+    root = unnest.root()
+    if id(root) not in typed:
+        typed.add(id(root))
+        try:
+            annotate_types(root, schema=schema, dialect=dialect)
+        except Exception:  # noqa: BLE001 - no types: the caller falls back
+            pass
+    slots: list[tuple[int, str | None]] = []
+    for i, e in enumerate(unnest.expressions):
+        t = e.type
+        if t is None or t.this == exp.DType.UNKNOWN:
+            return None
+        if t.this == exp.DType.MAP:
+            slots += [(i, None), (i, None)]
+        elif t.this == exp.DType.ARRAY and t.expressions:
+            elem = t.expressions[0]
+            if elem.this == exp.DType.STRUCT:
+                slots += [(i, f.name.lower()) for f in elem.expressions]
+            else:
+                slots.append((i, None))
+        else:
+            return None
+    alias = unnest.args.get("alias")
+    names = [c.name.lower() for c in (alias.columns if alias else [])]
+    if names and len(names) != len(slots):
+        return None
+    return [(i, f, names[n] if names else f) for n, (i, f) in enumerate(slots)]
+
+
+def leaves(
+    tree: exp.Expr, schema: dict, columns: list[str], dialect: str, positions: bool
+) -> dict[str, set[tuple[str, str]]]:
+    """output column -> {(table, lower-case column path)} of sqlglot's lineage.
+    `positions`: an UNNEST's offset/ordinality leads to its arrays (ALL) or to
+    nothing (VALUE)."""
+    nodes = lineage(None, tree, schema, dialect=dialect)
+    typed: set[int] = set()
     by_lower = {k.lower(): v for k, v in nodes.items()}
     # alias -> table names, for correlated columns sqlglot leaves as placeholders
     aliases: dict[str, set[str]] = {}
@@ -261,25 +338,48 @@ def leaves(tree: exp.Expr, schema: dict, columns: list[str]) -> dict[str, set[tu
                 out.add((table, ".".join((column,) + sfx)))
             return
         unnest = _unnest_of(node)
+        only: list[exp.Column] | None = None  # the array expression the column comes from
         if unnest is not None:
-            # An UNNEST node asked for a field of its element (`item.sku`):
-            # the field goes in front of the path, unless it names the element.
-            alias = unnest.args.get("alias")
-            element = {c.name.lower() for c in (alias.columns if alias else [])}
-            if alias is not None and alias.this is not None and alias.this.name:
-                element.add(alias.this.name.lower())
             field = node.name.rpartition(".")[2].lower()
-            if field not in element:
-                suffixes = frozenset((field,) + s for s in suffixes)
+            offset = unnest.args.get("offset")
+            if isinstance(offset, exp.Identifier) and offset.name.lower() == field:
+                # WITH OFFSET / WITH ORDINALITY: a position in the arrays,
+                # not their values; ALL follows it to the whole arrays.
+                if positions:
+                    for child in node.downstream:
+                        visit(child, frozenset({()}), out, seen)
+                return
+            slots = _unnest_slots(unnest, schema, dialect, typed) if dialect != "bigquery" else None
+            slot = next((sl for sl in slots or [] if sl[2] == field), None)
+            if slot is not None:
+                # Trino: the column is the element of one array, or a field
+                # of its rows (by position in the alias' column list).
+                i, row_field, _ = slot
+                only = list(unnest.expressions[i].find_all(exp.Column))
+                if row_field is not None:
+                    suffixes = frozenset((row_field,) + s for s in suffixes)
+            else:
+                # An UNNEST node asked for a field of its element (`item.sku`):
+                # the field goes in front of the path, unless it names the element.
+                alias = unnest.args.get("alias")
+                element = {c.name.lower() for c in (alias.columns if alias else [])}
+                if alias is not None and alias.this is not None and alias.this.name:
+                    element.add(alias.this.name.lower())
+                if field not in element:
+                    suffixes = frozenset((field,) + s for s in suffixes)
         expr = node.expression
         core = expr.this if isinstance(expr, exp.Alias) else expr
-        refs = list(find_all_in_scope(expr, exp.Column))
-        for child in node.downstream:
+        def occurrences(child, refs: list[exp.Column]) -> list[exp.Column]:
             if not child.downstream and isinstance(child.expression, exp.Table):
-                occ = [c for c in refs if c.sql(comments=False) == child.name]
-            else:
-                tbl, _, col = child.name.rpartition(".")
-                occ = [c for c in refs if tbl and c.table == tbl and c.name == col]
+                return [c for c in refs if c.sql(comments=False) == child.name]
+            tbl, _, col = child.name.rpartition(".")
+            return [c for c in refs if tbl and c.table == tbl and c.name == col]
+
+        refs = list(find_all_in_scope(expr, exp.Column)) if only is None else only
+        for child in node.downstream:
+            occ = occurrences(child, refs)
+            if only is not None and not occ and occurrences(child, list(unnest.find_all(exp.Column))):
+                continue  # another array of the same UNNEST
             if occ:
                 child_sfx: set[tuple[str, ...]] = set()
                 for c in occ:
@@ -306,11 +406,11 @@ def leaves(tree: exp.Expr, schema: dict, columns: list[str]) -> dict[str, set[tu
     return result
 
 
-def sqlglot_lineage(sql: str, schema: dict, columns: list[str]):
+def sqlglot_lineage(sql: str, schema: dict, columns: list[str], dialect: str):
     """(ALL, VALUE) leaves of every output column."""
-    tree = sqlglot.parse_one(sql, dialect=DIALECT)
-    tree = qualify(tree, dialect=DIALECT, schema=schema, validate_qualify_columns=False, identify=False)
-    return leaves(tree, schema, columns), leaves(values_only(tree), schema, columns)
+    tree = sqlglot.parse_one(sql, dialect=dialect)
+    tree = qualify(tree, dialect=dialect, schema=schema, validate_qualify_columns=False, identify=False)
+    return leaves(tree, schema, columns, dialect, True), leaves(values_only(tree), schema, columns, dialect, False)
 
 
 # --- the comparison --------------------------------------------------------
@@ -335,8 +435,10 @@ def compare_mesh(mesh: Path, allowed: dict[str, str], seen: set[str]) -> tuple[i
 
     print(f"== {mesh}")
     for pid, prod in products.items():
-        if prod.get("target", "bigquery") != "bigquery":
-            print(f"SKIP {pid}: target {prod['target']}")
+        target = prod.get("target", "bigquery")
+        dialect = DIALECTS.get(target)
+        if dialect is None:
+            print(f"SKIP {pid}: target {target}")
             continue
         pdir, ptoml = tomls[pid]
         schema: dict[str, dict[str, str]] = {}
@@ -350,7 +452,7 @@ def compare_mesh(mesh: Path, allowed: dict[str, str], seen: set[str]) -> tuple[i
             else:
                 cols = inp["columns"]
                 table_ref[name.lower()] = ("input", pid, name)
-            schema[name] = {c["name"]: sqlglot_type(c["type"]) for c in cols}
+            schema[name] = {c["name"]: sqlglot_type(c["type"], dialect) for c in cols}
 
         def to_ref(leaf: tuple[str, str]) -> Ref:
             table, column = leaf
@@ -363,7 +465,7 @@ def compare_mesh(mesh: Path, allowed: dict[str, str], seen: set[str]) -> tuple[i
             sql = (pdir / qfile).read_text()
             columns = [c["name"] for c in out["columns"]]
             try:
-                all_leaves, value_leaves = sqlglot_lineage(sql, schema, columns)
+                all_leaves, value_leaves = sqlglot_lineage(sql, schema, columns, dialect)
                 err = None
             except Exception as e:  # noqa: BLE001
                 err = f"{type(e).__name__}: {e}"

@@ -8,6 +8,7 @@
 
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::load::TargetKind;
 use crate::resolve::Mesh;
 use crate::target::Target;
 use crate::types::Assign;
@@ -102,8 +103,20 @@ fn labels(col: &Value) -> BTreeSet<String> {
 }
 
 /// Every change from `base` to `head`; `today` (YYYY-MM-DD) decides sunsets.
-pub fn diff_manifests(base: &Value, head: &Value, target: &dyn Target, today: &str) -> Vec<Change> {
+pub fn diff_manifests(base: &Value, head: &Value, today: &str) -> Vec<Change> {
     let (b, h) = (side(base), side(head));
+    // Which types widen safely is the product's target's business.
+    let target_of = |product: &str| -> &'static dyn Target {
+        let kind = head["products"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["id"].as_str() == Some(product))
+            .and_then(|p| p["target"].as_str())
+            .and_then(|t| [TargetKind::Bigquery, TargetKind::Athena].into_iter().find(|k| k.name() == t))
+            .unwrap_or(TargetKind::Bigquery);
+        crate::target::target_for(kind)
+    };
     let mut changes = vec![];
     let readers = |key: &PortKey, column: &str| -> Vec<String> {
         b.reads
@@ -147,6 +160,7 @@ pub fn diff_manifests(base: &Value, head: &Value, target: &dyn Target, today: &s
             let n = nc[j];
             let (ot, nt) = (s(&c["type"]), s(&n["type"]));
             if !ot.eq_ignore_ascii_case(&nt) {
+                let target = target_of(&key.0);
                 let widened = match (target.parse_type(&ot), target.parse_type(&nt)) {
                     (Ok(a), Ok(b)) => target.assignable(&a, &b) == Assign::Yes,
                     _ => false,

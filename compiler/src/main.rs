@@ -234,8 +234,7 @@ fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, t
         Err(code) => return code,
     };
     let today = today.unwrap_or_else(today_utc);
-    let target = dpc::target::target_for(load::TargetKind::Bigquery);
-    let changes = dpc::diff::diff_manifests(&base_manifest, &head_manifest, target, &today);
+    let changes = dpc::diff::diff_manifests(&base_manifest, &head_manifest, &today);
     let Some(mesh) = &head.mesh else { return ExitCode::from(1) };
     let mut diags = dpc::diff::diagnose(&changes, mesh, &today);
     diagnostic::sort(&mut diags, &head.sources);
@@ -294,8 +293,7 @@ fn migrations(c: &mut Compilation, base: &serde_json::Value) -> Result<(), Strin
     let Some(head) = c.artifacts.iter().flatten().find(|a| a.path == "manifest.json") else { return Ok(()) };
     let head: serde_json::Value = serde_json::from_str(&head.contents).map_err(|e| e.to_string())?;
     let today = today_utc();
-    let target = dpc::target::target_for(load::TargetKind::Bigquery);
-    let changes = dpc::diff::diff_manifests(base, &head, target, &today);
+    let changes = dpc::diff::diff_manifests(base, &head, &today);
     let breaking: Vec<_> = dpc::diff::diagnose(&changes, mesh, &today).into_iter().filter(|d| d.is_error()).collect();
     if !breaking.is_empty() {
         c.diagnostics.extend(breaking);

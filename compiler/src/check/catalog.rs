@@ -81,6 +81,9 @@ pub struct Function {
     pub kind: FunctionKind,
     pub nulls: Nulls,
     pub deidentifying: bool,
+    /// Argument positions whose values only choose a row (`max_by`'s
+    /// second): lineage records them as filters, not sources.
+    pub deciding: Vec<usize>,
     pub signatures: Vec<Signature>,
 }
 
@@ -113,6 +116,8 @@ struct FunctionDef {
     nulls: Option<Nulls>,
     #[serde(default)]
     deidentifying: bool,
+    #[serde(default)]
+    deciding: Vec<usize>,
     signatures: Vec<SignatureDef>,
 }
 
@@ -281,6 +286,7 @@ impl Catalog {
                 kind: f.kind,
                 nulls,
                 deidentifying: f.deidentifying,
+                deciding: f.deciding,
                 signatures,
             };
             if functions.insert(name.clone(), function).is_some() {
@@ -385,6 +391,11 @@ impl Resolved {
 }
 
 impl Function {
+    /// Whether the argument at this position only chooses a row.
+    pub fn decides_rows(&self, index: usize) -> bool {
+        self.deciding.contains(&index)
+    }
+
     /// Whether any signature takes a date part at this argument position.
     pub fn takes_date_part(&self, index: usize) -> bool {
         self.signatures.iter().any(|s| {

@@ -73,7 +73,9 @@ impl Checker<'_> {
         if let Some(g) = ctx.grouping {
             if !ctx.in_aggregate && !matches!(e, Expr::Identifier(_) | Expr::Value(_)) && g.keys.contains(&canonical(e))
             {
-                return self.type_expr(e, scope, Ctx { grouping: None, ..ctx });
+                let mut t = self.type_expr(e, scope, Ctx { grouping: None, ..ctx });
+                t.nullable |= g.rolled_up;
+                return t;
             }
         }
         match e {
@@ -828,6 +830,10 @@ impl Checker<'_> {
                     );
                     return Typed::new(s.cols[ci].typed.ty.clone(), true);
                 }
+                if g.rolled_up && !ctx.in_aggregate {
+                    // A key that a subtotal row rolls up is NULL there.
+                    return Typed::new(s.cols[ci].typed.ty.clone(), true);
+                }
             }
         }
         s.cols[ci].typed.clone()
@@ -855,6 +861,17 @@ impl Checker<'_> {
                     None => Typed::unknown(),
                 };
             }
+        }
+        // Trino's `ROW(a, b)`: fields of any types, so no catalog signature.
+        if name == "ROW" && self.target.syntax().row_constructor && f.over.is_none() {
+            let mut fields = vec![];
+            for a in &arg_list {
+                if let FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) = a {
+                    fields.push(Field { name: None, ty: self.type_expr(x, scope, ctx).ty });
+                }
+            }
+            // A row is never NULL itself, whatever its fields are.
+            return Typed::new(Type::Struct(fields), false);
         }
         let catalog = self.target.catalog();
         let Some(def) = catalog.get(&name) else {
@@ -968,7 +985,23 @@ impl Checker<'_> {
                 }
             }
         }
+        // `FILTER (WHERE ...)` and `WITHIN GROUP (ORDER BY ...)` only decide
+        // which rows are aggregated, and in which order.
+        if let Some(filter) = &f.filter {
+            let (t, decides) = self.collect(|c| c.type_expr(filter, scope, arg_ctx));
+            self.expect_bool(&t, filter, "FILTER (WHERE ...)");
+            self.read_as_filter(decides);
+        }
+        if !f.within_group.is_empty() {
+            let ((), order) = self.collect(|c| {
+                for o in &f.within_group {
+                    c.type_expr(&o.expr, scope, arg_ctx);
+                }
+            });
+            self.read_as_filter(order);
+        }
         let mut lambdas: Vec<Option<&Expr>> = vec![];
+        let mut deciding = Lineage::default();
         let ((), mut values) = self.collect(|c| {
             for (i, a) in arg_list.iter().enumerate() {
                 let x = match a {
@@ -992,6 +1025,11 @@ impl Checker<'_> {
                 lambdas.push(None);
                 if def.takes_date_part(i) && is_date_part(x) {
                     args.push(Arg::DatePart);
+                } else if def.decides_rows(args.len()) {
+                    // `max_by(x, y)`: y only chooses the row whose x is taken.
+                    let (t, read) = c.collect(|c| c.type_expr(x, scope, arg_ctx));
+                    deciding.absorb(read);
+                    args.push(Arg::Value(t));
                 } else {
                     args.push(Arg::Value(c.type_expr(x, scope, arg_ctx)));
                 }
@@ -1002,6 +1040,7 @@ impl Checker<'_> {
             values.sources = values.sources.into_iter().map(|o| Origin { deidentified: true, ..o }).collect();
         }
         self.read(values);
+        self.read_as_filter(deciding);
         let named = match &f.over {
             Some(sqlparser::ast::WindowType::NamedWindow(w)) => Some(w),
             Some(sqlparser::ast::WindowType::WindowSpec(spec)) => spec.window_name.as_ref(),

@@ -84,6 +84,9 @@ pub(super) struct Grouping {
     pub keys: Vec<String>,
     /// Keys that are plain columns of the local scope.
     pub cols: Vec<usize>,
+    /// ROLLUP, CUBE or GROUPING SETS: a subtotal row has NULL in the keys
+    /// it rolls up.
+    pub rolled_up: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1281,7 +1284,10 @@ impl<'a> Checker<'a> {
         let mut flat: Vec<&Expr> = vec![];
         for e in exprs {
             match e {
-                Expr::Rollup(sets) | Expr::Cube(sets) | Expr::GroupingSets(sets) => flat.extend(sets.iter().flatten()),
+                Expr::Rollup(sets) | Expr::Cube(sets) | Expr::GroupingSets(sets) => {
+                    grouping.rolled_up = true;
+                    flat.extend(sets.iter().flatten())
+                }
                 e => flat.push(e),
             }
         }

@@ -132,9 +132,9 @@ pub fn emit_migration(athena: &Athena, table: &super::Physical, steps: &[crate::
                     None => format!("-- the comment of {n} changed; Athena sets it only with the column's type"),
                 }
             }
-            Step::TableDescription { description } => {
-                let d = description.clone().unwrap_or_default();
-                format!("ALTER TABLE {t} SET TBLPROPERTIES ('comment' = {});", athena.string_literal(&d))
+            Step::TableDescription { .. } => {
+                "-- the port's description changed: it lives in the manifest (Athena's Iceberg tables take no comment)"
+                    .to_string()
             }
         };
         out.push('\n');

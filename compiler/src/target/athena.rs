@@ -495,6 +495,7 @@ impl Target for Athena {
             unnest_alias_is_relation: true,
             implicit_unnest: false,
             concat_casts_to_string: false,
+            row_constructor: true,
             qualify: false,
         }
     }

@@ -270,6 +270,7 @@ impl Target for BigQuery {
             unnest_alias_is_relation: false,
             implicit_unnest: true,
             concat_casts_to_string: true,
+            row_constructor: false,
             qualify: true,
         }
     }

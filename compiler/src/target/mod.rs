@@ -115,6 +115,8 @@ pub struct Syntax {
     pub concat_casts_to_string: bool,
     /// QUALIFY filters on window functions.
     pub qualify: bool,
+    /// `ROW(a, b)` builds a row (Trino).
+    pub row_constructor: bool,
 }
 
 /// Every target, for messages that name where a construct comes from.

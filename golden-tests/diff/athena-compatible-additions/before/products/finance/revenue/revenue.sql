@@ -1,0 +1,2 @@
+SELECT SUM(amount) AS total
+FROM orders

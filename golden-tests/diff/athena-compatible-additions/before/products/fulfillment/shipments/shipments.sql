@@ -1,0 +1,3 @@
+SELECT order_id, status
+FROM orders
+WHERE status IS NOT NULL
