@@ -173,6 +173,16 @@ pub struct AthenaSettings {
     pub bucket: Spanned<String>,
     pub workgroup: Option<Spanned<String>>,
     pub region: Option<Spanned<String>>,
+    /// The Lake Formation tag (key and value) of each classification label.
+    #[serde(default)]
+    pub lf_tags: Entries<Spanned<LfTag>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LfTag {
+    pub key: String,
+    pub value: String,
 }
 
 #[derive(Debug, Deserialize)]

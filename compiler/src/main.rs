@@ -121,6 +121,9 @@ enum Command {
         /// The mesh name (default: the directory's name).
         #[arg(long)]
         name: Option<String>,
+        /// The warehouse of its products.
+        #[arg(long, value_parser = ["bigquery", "athena"], default_value = "bigquery")]
+        target: String,
     },
 }
 
@@ -138,7 +141,9 @@ fn main() -> ExitCode {
             lineage(&selector, direction, depth, filters, path, format)
         }
         Command::Explain { code, list, functions } => explain(code, list, functions),
-        Command::Init { dir, name } => init(dir, name),
+        Command::Init { dir, name, target } => {
+            init(dir, name, if target == "athena" { load::TargetKind::Athena } else { load::TargetKind::Bigquery })
+        }
     }
 }
 
@@ -441,7 +446,7 @@ fn explain(code: Option<String>, list: bool, functions: bool) -> ExitCode {
     }
 }
 
-fn init(dir: Option<PathBuf>, name: Option<String>) -> ExitCode {
+fn init(dir: Option<PathBuf>, name: Option<String>, target: load::TargetKind) -> ExitCode {
     let dir = match dir {
         Some(d) => d,
         None => match std::env::current_dir() {
@@ -469,7 +474,7 @@ fn init(dir: Option<PathBuf>, name: Option<String>) -> ExitCode {
     if let Err(e) = dpc::resolve::check_name(&name, "mesh", false) {
         return usage_error(&e);
     }
-    for (path, contents) in dpc::init::scaffold(&name) {
+    for (path, contents) in dpc::init::scaffold(&name, target) {
         let p = dir.join(&path);
         if let Some(parent) = p.parent() {
             if let Err(e) = std::fs::create_dir_all(parent) {

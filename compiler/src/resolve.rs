@@ -54,6 +54,8 @@ pub struct AthenaSettings {
     pub bucket: String,
     pub workgroup: Option<String>,
     pub region: Option<String>,
+    /// Classification label → Lake Formation tag (key, value).
+    pub lf_tags: BTreeMap<String, (String, String)>,
 }
 
 #[derive(Debug)]
@@ -362,10 +364,25 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                     .help("write the bucket as `s3://name`: 3 to 63 lower-case letters, digits, `-` or `.`, no path; dpc puts each table under s3://name/<domain>/<product>/<table>/"),
             );
         }
+        let mut lf_tags = BTreeMap::new();
+        for (label, tag) in &a.lf_tags.0 {
+            let t = tag.get_ref();
+            // Lake Formation: keys up to 128 characters, values up to 256, no blanks.
+            let ok = |v: &str, max: usize| !v.is_empty() && v.len() <= max && !v.contains(char::is_whitespace);
+            if !ok(&t.key, 128) || !ok(&t.value, 256) {
+                r.diags.push(
+                    Diagnostic::error(codes::INVALID_SETTING, format!("`{}={}` is not a Lake Formation tag", t.key, t.value))
+                        .label(load::span(mesh_file, tag), "not a tag")
+                        .help("write `label = { key = \"...\", value = \"...\" }` with a key of at most 128 characters and a value of at most 256, without blanks"),
+                );
+            }
+            lf_tags.insert(label.get_ref().clone(), (t.key.clone(), t.value.clone()));
+        }
         AthenaSettings {
             bucket: bucket.clone(),
             workgroup: a.workgroup.as_ref().map(|w| w.get_ref().clone()),
             region: a.region.as_ref().map(|r| r.get_ref().clone()),
+            lf_tags,
         }
     });
     let bigquery = mesh_def.targets.bigquery.as_ref().map(|b| {

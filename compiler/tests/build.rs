@@ -96,6 +96,22 @@ fn init_scaffolds_a_mesh_that_checks_clean_and_builds() {
 }
 
 #[test]
+fn init_scaffolds_an_athena_mesh_that_checks_clean_and_builds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lake");
+    let init = Command::new(env!("CARGO_BIN_EXE_dpc")).args(["init", "--target", "athena"]).arg(&dir).output().unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let out = build(&dir, &dir.join("target/dpc"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("ok: no errors, 0 warnings"), "{stderr}");
+    let job = std::fs::read_to_string(dir.join("target/dpc/athena/sales__orders/jobs/orders.sql")).unwrap();
+    assert!(job.contains("MERGE INTO \"sales__orders\".\"orders_v1\""), "{job}");
+    let ddl = std::fs::read_to_string(dir.join("target/dpc/athena/sales__orders/ddl.sql")).unwrap();
+    assert!(ddl.contains("'table_type' = 'ICEBERG'") && ddl.contains("s3://my-data-products/sales/orders/"), "{ddl}");
+}
+
+#[test]
 fn usage_errors_exit_2_and_explain_knows_every_code() {
     let tmp = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_dpc")).args(["check", "-C"]).arg(tmp.path()).output().unwrap();

@@ -304,6 +304,9 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
             }
         };
         artifacts.push(Artifact { path: format!("{dir}/jobs/{}.sql", port.key), contents: job });
+        if let Some(tags) = lf_tag_assignments(p, oi, &schema, &database_plain, &table_name) {
+            artifacts.push(Artifact { path: format!("{dir}/lakeformation/{}.json", port.key), contents: tags });
+        }
         if let Some(checks) = checks(athena, &env, port, &port_id, &table.quoted, &product_file)? {
             artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: checks });
         }
@@ -321,6 +324,40 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
     )?;
     artifacts.push(Artifact { path: format!("{dir}/ddl.sql"), contents: ddl });
     Ok(artifacts)
+}
+
+/// The Lake Formation tags of a port's classified columns: one request per
+/// tag, in the shape `aws lakeformation add-lf-tags-to-resource
+/// --cli-input-json` takes. None when no column carries a configured tag.
+fn lf_tag_assignments(
+    p: &EmitProduct,
+    port: usize,
+    schema: &[SchemaColumn],
+    database: &str,
+    table: &str,
+) -> Option<String> {
+    let tags = &p.mesh.athena.as_ref()?.lf_tags;
+    let mut by_tag: std::collections::BTreeMap<&(String, String), Vec<&str>> = std::collections::BTreeMap::new();
+    for c in schema {
+        for label in p.labels(port, &c.name) {
+            if let Some(tag) = tags.get(&label) {
+                by_tag.entry(tag).or_default().push(&c.name);
+            }
+        }
+    }
+    if by_tag.is_empty() {
+        return None;
+    }
+    let requests: Vec<serde_json::Value> = by_tag
+        .into_iter()
+        .map(|((key, value), columns)| {
+            serde_json::json!({
+                "Resource": { "TableWithColumns": { "DatabaseName": database, "Name": table, "ColumnNames": columns } },
+                "LFTags": [{ "TagKey": key, "TagValues": [value] }],
+            })
+        })
+        .collect();
+    Some(serde_json::to_string_pretty(&requests).unwrap_or_default() + "\n")
 }
 
 fn declared_columns(

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS `web__sessions`.`sessions_v1` (
   `distinct_pages` bigint,
   `first_page` string,
   `last_event` string,
+  `event_path` string COMMENT 'The session''s event names in time order.',
   `device_category` string,
   `is_mobile` boolean,
   `campaign` string,

@@ -19,6 +19,7 @@ USING (
     "distinct_pages",
     "first_page",
     "last_event",
+    "event_path",
     "device_category",
     "is_mobile",
     "campaign",
@@ -61,6 +62,7 @@ sessions AS (
     approx_distinct(page_url) AS distinct_pages,
     min_by(page_url, event_time) AS first_page,
     max_by(event_name, event_time) AS last_event,
+    listagg(event_name, '>') WITHIN GROUP (ORDER BY event_time) AS event_path,
     arbitrary(device.category) AS device_category,
     bool_or(device.is_mobile) AS is_mobile,
     max(element_at(properties, 'utm_campaign')) AS campaign,
@@ -82,6 +84,7 @@ SELECT
   s.distinct_pages,
   s.first_page,
   s.last_event,
+  s.event_path,
   s.device_category,
   s.is_mobile,
   s.campaign,
@@ -117,6 +120,7 @@ WHERE s.started_at >= TIMESTAMP '2024-01-01 00:00:00'
     "distinct_pages",
     "first_page",
     "last_event",
+    "event_path",
     "device_category",
     "is_mobile",
     "campaign",
@@ -149,6 +153,7 @@ ON source."_dpc_stale"
   AND target."distinct_pages" IS NOT DISTINCT FROM source."distinct_pages"
   AND target."first_page" IS NOT DISTINCT FROM source."first_page"
   AND target."last_event" IS NOT DISTINCT FROM source."last_event"
+  AND target."event_path" IS NOT DISTINCT FROM source."event_path"
   AND target."device_category" IS NOT DISTINCT FROM source."device_category"
   AND target."is_mobile" IS NOT DISTINCT FROM source."is_mobile"
   AND target."campaign" IS NOT DISTINCT FROM source."campaign"
@@ -167,5 +172,5 @@ ON source."_dpc_stale"
   AND target."revenue_rank" IS NOT DISTINCT FROM source."revenue_rank"
   AND target."amount_text" IS NOT DISTINCT FROM source."amount_text"
 WHEN MATCHED THEN DELETE
-WHEN NOT MATCHED AND NOT source."_dpc_stale" THEN INSERT ("session_id", "user_id", "started_at", "started_on", "ended_at", "duration_seconds", "events", "page_views", "distinct_pages", "first_page", "last_event", "device_category", "is_mobile", "campaign", "order_total", "skus", "first_sku", "sku_list", "big_baskets", "tag_lengths", "has_promo_tag", "month", "next_day", "week_label", "host", "section", "revenue_rank", "amount_text")
-  VALUES (source."session_id", source."user_id", source."started_at", source."started_on", source."ended_at", source."duration_seconds", source."events", source."page_views", source."distinct_pages", source."first_page", source."last_event", source."device_category", source."is_mobile", source."campaign", source."order_total", source."skus", source."first_sku", source."sku_list", source."big_baskets", source."tag_lengths", source."has_promo_tag", source."month", source."next_day", source."week_label", source."host", source."section", source."revenue_rank", source."amount_text");
+WHEN NOT MATCHED AND NOT source."_dpc_stale" THEN INSERT ("session_id", "user_id", "started_at", "started_on", "ended_at", "duration_seconds", "events", "page_views", "distinct_pages", "first_page", "last_event", "event_path", "device_category", "is_mobile", "campaign", "order_total", "skus", "first_sku", "sku_list", "big_baskets", "tag_lengths", "has_promo_tag", "month", "next_day", "week_label", "host", "section", "revenue_rank", "amount_text")
+  VALUES (source."session_id", source."user_id", source."started_at", source."started_on", source."ended_at", source."duration_seconds", source."events", source."page_views", source."distinct_pages", source."first_page", source."last_event", source."event_path", source."device_category", source."is_mobile", source."campaign", source."order_total", source."skus", source."first_sku", source."sku_list", source."big_baskets", source."tag_lengths", source."has_promo_tag", source."month", source."next_day", source."week_label", source."host", source."section", source."revenue_rank", source."amount_text");
