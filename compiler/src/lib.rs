@@ -38,6 +38,8 @@ pub struct Compilation {
     /// The resolved mesh and its column lineage (for `dpc lineage`).
     pub mesh: Option<resolve::Mesh>,
     pub lineage: lineage::MeshLineage,
+    /// How long each stage took, in order (`dpc check --timings`).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl Compilation {
@@ -50,20 +52,46 @@ impl Compilation {
 /// generated `a OR b OR ...` of thousands of terms is a deep one.
 const STACK_SIZE: usize = 512 * 1024 * 1024;
 
-/// Runs every stage over the files of a mesh (on a thread with a large
-/// stack: deep SQL must give a diagnostic, never a stack overflow).
+/// Runs every stage over the files of a mesh, on every core (threads with
+/// a large stack: deep SQL must give a diagnostic, never a stack overflow).
 pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
-    let worker = std::thread::Builder::new().stack_size(STACK_SIZE).spawn(move || compile_here(tree, emit_artifacts));
-    match worker.map(|handle| handle.join()) {
-        Ok(Ok(compilation)) => compilation,
-        Ok(Err(panic)) => std::panic::resume_unwind(panic),
-        Err(e) => panic!("cannot start the compiler thread: {e}"),
+    compile_with_threads(tree, emit_artifacts, 0)
+}
+
+/// [`compile`] on `threads` threads (0: one per core). The output is the
+/// same whatever the number.
+pub fn compile_with_threads(tree: load::SourceTree, emit_artifacts: bool, threads: usize) -> Compilation {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(STACK_SIZE).build();
+    match pool {
+        Ok(pool) => pool.install(|| compile_here(tree, emit_artifacts)),
+        Err(e) => panic!("cannot start the compiler's threads: {e}"),
+    }
+}
+
+/// Times the stages of one run.
+struct Stopwatch {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Stopwatch {
+    fn new() -> Stopwatch {
+        Stopwatch { last: std::time::Instant::now(), laps: vec![] }
+    }
+    fn lap(&mut self, stage: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((stage, now - self.last));
+        self.last = now;
     }
 }
 
 fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
+    let mut clock = Stopwatch::new();
     let (sources, raw, mut diags) = load::load_mesh(tree);
-    let Some(mesh) = resolve::resolve_mesh(&raw, &mut diags) else {
+    clock.lap("load");
+    let resolved = resolve::resolve_mesh(&raw, &mut diags);
+    clock.lap("resolve");
+    let Some(mesh) = resolved else {
         diagnostic::sort(&mut diags, &sources);
         return Compilation {
             sources,
@@ -72,24 +100,16 @@ fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
             inferred: vec![],
             mesh: None,
             lineage: lineage::MeshLineage::default(),
+            timings: clock.laps,
         };
     };
-    let queries: Vec<Vec<Option<sql::ParsedQuery>>> = mesh
-        .products
-        .iter()
-        .map(|p| {
-            p.outputs
-                .iter()
-                .map(|o| {
-                    let file = o.query_file?;
-                    sql::parse_query(file, sources.get(file), p.target()).map_err(|d| diags.push(d)).ok()
-                })
-                .collect()
-        })
-        .collect();
+    let queries = parse_queries(&mesh, &sources, &mut diags);
+    clock.lap("parse");
     let checked = check::check_mesh(&mesh, &queries, &sources, &mut diags);
+    clock.lap("check");
     let traced = lineage::trace_mesh(&mesh, &checked, &mut diags);
     diagnostic::sort(&mut diags, &sources);
+    clock.lap("lineage");
     let artifacts = if emit_artifacts && !diags.iter().any(Diagnostic::is_error) {
         match emit::emit_mesh(&mesh, &checked, &traced, &sources) {
             Ok(a) => Some(a),
@@ -105,6 +125,7 @@ fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
     } else {
         None
     };
+    clock.lap("emit");
     let inferred = mesh
         .products
         .iter()
@@ -119,5 +140,47 @@ fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
             })
         })
         .collect();
-    Compilation { sources, diagnostics: diags, artifacts, inferred, mesh: Some(mesh), lineage: traced }
+    Compilation {
+        sources,
+        diagnostics: diags,
+        artifacts,
+        inferred,
+        mesh: Some(mesh),
+        lineage: traced,
+        timings: clock.laps,
+    }
+}
+
+/// Every port's query, parsed; products in parallel, results in mesh order.
+fn parse_queries(
+    mesh: &resolve::Mesh,
+    sources: &Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Vec<Option<sql::ParsedQuery>>> {
+    use rayon::prelude::*;
+    let parsed: Vec<Vec<Option<Result<sql::ParsedQuery, Diagnostic>>>> = mesh
+        .products
+        .par_iter()
+        .map(|p| {
+            p.outputs
+                .iter()
+                .map(|o| o.query_file.map(|file| sql::parse_query(file, sources.get(file), p.target())))
+                .collect()
+        })
+        .collect();
+    parsed
+        .into_iter()
+        .map(|ports| {
+            ports
+                .into_iter()
+                .map(|q| match q? {
+                    Ok(q) => Some(q),
+                    Err(d) => {
+                        diags.push(d);
+                        None
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }

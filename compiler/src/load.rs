@@ -33,20 +33,26 @@ pub fn find_root(start: &Path) -> Option<PathBuf> {
 }
 
 /// Reads `dpc.toml` and every `product.toml` and `*.sql` below `products/`.
+/// A file's text; where it is not UTF-8, a lossy copy and the offset of
+/// the first invalid byte (the text before it is the same in the copy).
+fn decode(bytes: Vec<u8>, rel: &str, not_utf8: &mut Vec<(String, usize)>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| {
+        not_utf8.push((rel.to_string(), e.utf8_error().valid_up_to()));
+        String::from_utf8_lossy(e.as_bytes()).into_owned()
+    })
+}
+
 pub fn read_tree(root: &Path) -> std::io::Result<SourceTree> {
     let mut files = BTreeMap::new();
     let mut not_utf8 = vec![];
     let mut read = |p: &Path, rel: &str| -> std::io::Result<String> {
         let bytes =
             std::fs::read(p).map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", p.display())))?;
-        Ok(String::from_utf8(bytes).unwrap_or_else(|e| {
-            // The text before the first invalid byte is the same in the lossy copy.
-            not_utf8.push((rel.to_string(), e.utf8_error().valid_up_to()));
-            String::from_utf8_lossy(e.as_bytes()).into_owned()
-        }))
+        Ok(decode(bytes, rel, &mut not_utf8))
     };
     files.insert(MESH_FILE.to_string(), read(&root.join(MESH_FILE), MESH_FILE)?);
     let products = root.join("products");
+    let mut found = vec![];
     if products.is_dir() {
         for entry in walkdir::WalkDir::new(&products).sort_by_file_name() {
             let entry = entry.map_err(std::io::Error::other)?;
@@ -56,9 +62,21 @@ pub fn read_tree(root: &Path) -> std::io::Result<SourceTree> {
             }
             let rel = entry.path().strip_prefix(root).map_err(std::io::Error::other)?;
             let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-            let text = read(entry.path(), &rel)?;
-            files.insert(rel, text);
+            found.push((entry.into_path(), rel));
         }
+    }
+    // Reading is the slow part of a large mesh: files are read in parallel.
+    use rayon::prelude::*;
+    let texts: Vec<std::io::Result<Vec<u8>>> = found
+        .par_iter()
+        .map(|(path, _)| {
+            std::fs::read(path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))
+        })
+        .collect();
+    for ((_, rel), bytes) in found.into_iter().zip(texts) {
+        let text = decode(bytes?, &rel, &mut not_utf8);
+        files.insert(rel, text);
     }
     Ok(SourceTree { files, not_utf8 })
 }
@@ -399,12 +417,24 @@ pub fn load_mesh(mut tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
     let mesh_file = ids.get(MESH_FILE).copied().unwrap_or_else(|| sources.add(MESH_FILE.into(), String::new()));
     let mesh = parse_toml::<MeshFile>(&sources, mesh_file, &mut diags);
 
+    // Product files parse in parallel; everything after is in path order.
+    use rayon::prelude::*;
+    let product_files: Vec<(&String, FileId)> = ids
+        .iter()
+        .filter(|(path, _)| *path == PRODUCT_FILE || path.ends_with("/product.toml"))
+        .map(|(path, &file)| (path, file))
+        .collect();
+    let parsed: Vec<(Option<ProductFile>, Vec<Diagnostic>)> = product_files
+        .par_iter()
+        .map(|&(_, file)| {
+            let mut d = vec![];
+            (parse_toml::<ProductFile>(&sources, file, &mut d), d)
+        })
+        .collect();
     let mut products = vec![];
-    for (path, &file) in &ids {
-        if !(path == PRODUCT_FILE || path.ends_with("/product.toml")) {
-            continue;
-        }
-        let Some(def) = parse_toml::<ProductFile>(&sources, file, &mut diags) else {
+    for ((path, file), (def, mut d)) in product_files.into_iter().zip(parsed) {
+        diags.append(&mut d);
+        let Some(def) = def else {
             continue;
         };
         let dir = path.strip_suffix(PRODUCT_FILE).unwrap_or("").trim_end_matches('/').to_string();

@@ -46,6 +46,12 @@ struct MeshArgs {
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// Print how long each stage took, and the peak memory, to stderr.
+    #[arg(long)]
+    timings: bool,
+    /// Threads to check on (default: one per core); the output is the same for any number.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
 }
 
 #[derive(Subcommand)]
@@ -354,10 +360,12 @@ fn today_utc() -> String {
 type Base = (Option<String>, Option<PathBuf>);
 
 fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -> ExitCode {
+    let started = std::time::Instant::now();
     let (root, tree) = match read_mesh(&args.path) {
         Ok(t) => t,
         Err(code) => return code,
     };
+    let read = started.elapsed();
     let base = match base {
         Some((rev, file)) => match read_base(&root, rev, file, args.format) {
             Ok(v) => Some(v),
@@ -365,7 +373,8 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
         },
         None => None,
     };
-    let mut compilation = dpc::compile(tree, build);
+    let mut compilation = dpc::compile_with_threads(tree, build, args.threads);
+    compilation.timings.insert(0, ("read", read));
     if let Some(base) = &base {
         if let Err(e) = migrations(&mut compilation, base) {
             return usage_error(&format!("migrations: {e}"));
@@ -373,18 +382,45 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
     }
     report(&compilation, args.format, &root);
     if compilation.has_errors() {
+        if args.timings {
+            print_timings(&compilation.timings, started.elapsed());
+        }
         return ExitCode::from(1);
     }
     if let Some(artifacts) = &compilation.artifacts {
         let out = out.unwrap_or_else(|| root.join("target").join("dpc"));
+        let writing = std::time::Instant::now();
         if let Err(e) = dpc::write::write_artifacts(&out, artifacts) {
             return usage_error(&format!("cannot write {}: {e}", out.display()));
         }
+        compilation.timings.push(("write", writing.elapsed()));
         if args.format == Format::Human {
             eprintln!("wrote {} files to {}", artifacts.len(), display_relative(&out));
         }
     }
+    if args.timings {
+        print_timings(&compilation.timings, started.elapsed());
+    }
     ExitCode::SUCCESS
+}
+
+/// `--timings`: one line per stage, the total and the peak memory, in a
+/// form scripts can read (`stage <name> <milliseconds>`).
+fn print_timings(timings: &[(&str, std::time::Duration)], total: std::time::Duration) {
+    for (stage, d) in timings {
+        eprintln!("stage {stage:<8} {:>9.1} ms", d.as_secs_f64() * 1000.0);
+    }
+    eprintln!("stage {:<8} {:>9.1} ms", "total", total.as_secs_f64() * 1000.0);
+    if let Some(kib) = peak_memory_kib() {
+        eprintln!("peak memory {:.1} MiB", kib as f64 / 1024.0);
+    }
+}
+
+/// The process's peak resident memory (Linux: VmHWM), if the system says.
+fn peak_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn display_relative(p: &Path) -> String {
@@ -489,3 +525,8 @@ fn init(dir: Option<PathBuf>, name: Option<String>, target: load::TargetKind) ->
     println!("next: cd {} && dpc check && dpc build", dir.display());
     ExitCode::SUCCESS
 }
+
+// The compiler allocates many small AST nodes on several threads; glibc's
+// per-thread arenas grow by mprotect calls that cost more than the parsing.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

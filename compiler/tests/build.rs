@@ -232,3 +232,20 @@ fn sarif_output_has_the_fields_code_scanning_requires() {
         .as_str()
         .is_some_and(|u| u.ends_with("product.toml"))));
 }
+
+#[test]
+fn any_thread_count_gives_byte_identical_artifacts_and_diagnostics() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for mesh in ["examples/shop-bigquery", "examples/shop-athena", "golden-tests/conformance/tpch-bigquery"] {
+        let run = |threads: usize| {
+            let tree = dpc::load::read_tree(&root.join(mesh)).unwrap();
+            let c = dpc::compile_with_threads(tree, true, threads);
+            let diagnostics = dpc::diagnostic::render_json(&c.diagnostics, &c.sources);
+            (c.artifacts.expect("the mesh builds"), diagnostics)
+        };
+        let one = run(1);
+        for threads in [2, 3, 8] {
+            assert!(run(threads) == one, "{mesh}: {threads} threads give other output than one");
+        }
+    }
+}

@@ -77,70 +77,30 @@ pub fn check_mesh(
             ports[pi][oi].schema = o.columns.as_ref().map(|cols| cols.iter().map(SchemaColumn::from).collect());
         }
     }
+    // A product waits only for upstream ports whose schema is inferred (no
+    // contract): products of one wave are independent and run in parallel.
     let mut visited = vec![false; mesh.products.len()];
-    for &ProductId(pi) in &mesh.order {
-        let pi = pi as usize;
-        visited[pi] = true;
-        let product = &mesh.products[pi];
-        let target = product.target();
-        // The schema of every input, or the reason the product cannot be checked.
-        let mut inputs = vec![];
-        let mut missing: Option<(Span, String)> = None;
-        for input in &product.inputs {
-            let columns = match input.source {
-                InputSource::Own => Some(input.columns.iter().map(SchemaColumn::from).collect()),
-                InputSource::Port { product: up, port, .. } => ports[up.0 as usize][port].schema.clone(),
-                InputSource::Unresolved => None,
-            };
-            match columns {
-                Some(columns) => inputs.push(InputSchema { name: input.name.clone(), columns }),
-                None => {
-                    if missing.is_none() && input.source != InputSource::Unresolved {
-                        missing = Some((input.span, input.name.clone()));
-                    }
-                    // Unresolved inputs were reported by resolve; their columns are unknown.
-                    inputs.push(InputSchema { name: input.name.clone(), columns: vec![] });
+    for wave in waves(mesh) {
+        use rayon::prelude::*;
+        let results: Vec<(usize, Vec<CheckedPort>, Vec<Diagnostic>)> = wave
+            .par_iter()
+            .map(|&pi| {
+                let (checked, d) = check_product(mesh, pi, &ports, queries, sources);
+                (pi, checked, d)
+            })
+            .collect();
+        for (pi, checked, mut d) in results {
+            visited[pi] = true;
+            diags.append(&mut d);
+            for (oi, entry) in checked.into_iter().enumerate() {
+                let port = &mut ports[pi][oi];
+                port.relations = entry.relations;
+                port.lineage = entry.lineage;
+                if port.schema.is_none() {
+                    port.schema = entry.inferred.clone();
                 }
+                port.inferred = entry.inferred;
             }
-        }
-        if let Some((span, name)) = missing {
-            diags.push(
-                Diagnostic::note(
-                    codes::UPSTREAM_BROKEN,
-                    format!("`{}` is not checked: the schema of input `{name}` is unknown", product.id),
-                )
-                .label(span, "its upstream port has errors and declares no columns")
-                .help("fix the upstream product, or declare the columns of its port"),
-            );
-            continue;
-        }
-        let unresolved: Vec<bool> = product.inputs.iter().map(|i| i.source == InputSource::Unresolved).collect();
-        for (oi, output) in product.outputs.iter().enumerate() {
-            let Some(parsed) = queries[pi][oi].as_ref() else {
-                continue;
-            };
-            let map = SpanMap { file: parsed.file, source: sources.get(parsed.file) };
-            let mut checker =
-                query::Checker::new(target, &inputs, &unresolved, map, &mesh.deidentifying, &parsed.corresponding);
-            let out = checker.check_port_query(&parsed.query);
-            let relations = std::mem::take(&mut checker.relations);
-            // A query with errors is not compared with its contract: its
-            // columns would only repeat the errors as contract mismatches.
-            let broken = checker.diags.iter().any(Diagnostic::is_error);
-            diags.append(&mut checker.diags);
-            let lineage =
-                out.as_ref().filter(|_| !broken).map(|cols| cols.iter().map(|c| (c.lineage.clone(), c.span)).collect());
-            let inferred = out.filter(|_| !broken).and_then(|cols| {
-                contract::check_output_names(&cols, parsed.file, diags)
-                    .then(|| contract::check_contract(product, output, &cols, target, sources, diags))
-            });
-            let entry = &mut ports[pi][oi];
-            entry.relations = relations;
-            entry.lineage = lineage.filter(|_| inferred.is_some());
-            if entry.schema.is_none() {
-                entry.schema = inferred.clone();
-            }
-            entry.inferred = inferred;
         }
     }
     for (pi, p) in mesh.products.iter().enumerate() {
@@ -153,6 +113,108 @@ pub fn check_mesh(
         }
     }
     CheckedMesh { ports }
+}
+
+/// The products in dependency order, in waves: a product comes after every
+/// upstream product whose port it reads has no declared schema (its
+/// consumers need the inferred one). Cyclic products are left out.
+fn waves(mesh: &Mesh) -> Vec<Vec<usize>> {
+    let mut wave_of: Vec<Option<usize>> = vec![None; mesh.products.len()];
+    let mut waves: Vec<Vec<usize>> = vec![];
+    for &ProductId(pi) in &mesh.order {
+        let pi = pi as usize;
+        let wave = mesh.products[pi]
+            .inputs
+            .iter()
+            .filter_map(|input| match input.source {
+                InputSource::Port { product: up, port, .. }
+                    if mesh.products[up.0 as usize].outputs[port].columns.is_none() =>
+                {
+                    wave_of[up.0 as usize].map(|w| w + 1)
+                }
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        wave_of[pi] = Some(wave);
+        if waves.len() <= wave {
+            waves.resize(wave + 1, vec![]);
+        }
+        waves[wave].push(pi);
+    }
+    waves
+}
+
+/// Checks one product's queries against the schemas of its inputs, as far
+/// as they are known in `ports`; what it found for each of its ports.
+fn check_product(
+    mesh: &Mesh,
+    pi: usize,
+    ports: &[Vec<CheckedPort>],
+    queries: &[Vec<Option<ParsedQuery>>],
+    sources: &Sources,
+) -> (Vec<CheckedPort>, Vec<Diagnostic>) {
+    let mut diags = vec![];
+    let product = &mesh.products[pi];
+    let mut out: Vec<CheckedPort> = product.outputs.iter().map(|_| CheckedPort::default()).collect();
+    let target = product.target();
+    // The schema of every input, or the reason the product cannot be checked.
+    let mut inputs = vec![];
+    let mut missing: Option<(Span, String)> = None;
+    for input in &product.inputs {
+        let columns = match input.source {
+            InputSource::Own => Some(input.columns.iter().map(SchemaColumn::from).collect()),
+            InputSource::Port { product: up, port, .. } => ports[up.0 as usize][port].schema.clone(),
+            InputSource::Unresolved => None,
+        };
+        match columns {
+            Some(columns) => inputs.push(InputSchema { name: input.name.clone(), columns }),
+            None => {
+                if missing.is_none() && input.source != InputSource::Unresolved {
+                    missing = Some((input.span, input.name.clone()));
+                }
+                // Unresolved inputs were reported by resolve; their columns are unknown.
+                inputs.push(InputSchema { name: input.name.clone(), columns: vec![] });
+            }
+        }
+    }
+    if let Some((span, name)) = missing {
+        diags.push(
+            Diagnostic::note(
+                codes::UPSTREAM_BROKEN,
+                format!("`{}` is not checked: the schema of input `{name}` is unknown", product.id),
+            )
+            .label(span, "its upstream port has errors and declares no columns")
+            .help("fix the upstream product, or declare the columns of its port"),
+        );
+        return (out, diags);
+    }
+    let unresolved: Vec<bool> = product.inputs.iter().map(|i| i.source == InputSource::Unresolved).collect();
+    for (oi, output) in product.outputs.iter().enumerate() {
+        let Some(parsed) = queries[pi][oi].as_ref() else {
+            continue;
+        };
+        let map = SpanMap { file: parsed.file, source: sources.get(parsed.file) };
+        let mut checker =
+            query::Checker::new(target, &inputs, &unresolved, map, &mesh.deidentifying, &parsed.corresponding);
+        let cols = checker.check_port_query(&parsed.query);
+        let relations = std::mem::take(&mut checker.relations);
+        // A query with errors is not compared with its contract: its
+        // columns would only repeat the errors as contract mismatches.
+        let broken = checker.diags.iter().any(Diagnostic::is_error);
+        diags.append(&mut checker.diags);
+        let lineage =
+            cols.as_ref().filter(|_| !broken).map(|cols| cols.iter().map(|c| (c.lineage.clone(), c.span)).collect());
+        let inferred = cols.filter(|_| !broken).and_then(|cols| {
+            contract::check_output_names(&cols, parsed.file, &mut diags)
+                .then(|| contract::check_contract(product, output, &cols, target, sources, &mut diags))
+        });
+        let entry = &mut out[oi];
+        entry.relations = relations;
+        entry.lineage = lineage.filter(|_| inferred.is_some());
+        entry.inferred = inferred;
+    }
+    (out, diags)
 }
 
 /// Output column of a query, as the checker inferred it.
