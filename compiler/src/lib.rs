@@ -78,6 +78,17 @@ impl Stopwatch {
     fn new() -> Stopwatch {
         Stopwatch { last: std::time::Instant::now(), laps: vec![] }
     }
+    /// One lap shared by two stages, in proportion to their work.
+    fn split(&mut self, first: &'static str, second: &'static str, a: std::time::Duration, b: std::time::Duration) {
+        let now = std::time::Instant::now();
+        let wall = now - self.last;
+        let share = a.as_secs_f64() / (a + b).as_secs_f64().max(f64::MIN_POSITIVE);
+        let first_part = wall.mul_f64(share.clamp(0.0, 1.0));
+        self.laps.push((first, first_part));
+        self.laps.push((second, wall - first_part));
+        self.last = now;
+    }
+
     fn lap(&mut self, stage: &'static str) {
         let now = std::time::Instant::now();
         self.laps.push((stage, now - self.last));
@@ -103,10 +114,10 @@ fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
             timings: clock.laps,
         };
     };
-    let queries = parse_queries(&mesh, &sources, &mut diags);
-    clock.lap("parse");
-    let checked = check::check_mesh(&mesh, &queries, &sources, &mut diags);
-    clock.lap("check");
+    let checked = check::check_mesh(&mesh, &sources, &mut diags);
+    // Parsing and checking run together, product by product: their wall
+    // time is split by the thread time each took.
+    clock.split("parse", "check", checked.parse_time, checked.check_time);
     let traced = lineage::trace_mesh(&mesh, &checked, &mut diags);
     diagnostic::sort(&mut diags, &sources);
     clock.lap("lineage");
@@ -149,38 +160,4 @@ fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
         lineage: traced,
         timings: clock.laps,
     }
-}
-
-/// Every port's query, parsed; products in parallel, results in mesh order.
-fn parse_queries(
-    mesh: &resolve::Mesh,
-    sources: &Sources,
-    diags: &mut Vec<Diagnostic>,
-) -> Vec<Vec<Option<sql::ParsedQuery>>> {
-    use rayon::prelude::*;
-    let parsed: Vec<Vec<Option<Result<sql::ParsedQuery, Diagnostic>>>> = mesh
-        .products
-        .par_iter()
-        .map(|p| {
-            p.outputs
-                .iter()
-                .map(|o| o.query_file.map(|file| sql::parse_query(file, sources.get(file), p.target())))
-                .collect()
-        })
-        .collect();
-    parsed
-        .into_iter()
-        .map(|ports| {
-            ports
-                .into_iter()
-                .map(|q| match q? {
-                    Ok(q) => Some(q),
-                    Err(d) => {
-                        diags.push(d);
-                        None
-                    }
-                })
-                .collect()
-        })
-        .collect()
 }

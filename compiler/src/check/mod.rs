@@ -16,9 +16,10 @@ use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::resolve::{InputSource, Mesh, ProductId};
 use crate::span::{Sources, Span};
-use crate::sql::{ParsedQuery, SpanMap};
+use crate::sql::SpanMap;
 use crate::types::{Lineage, Type, Typed};
 use std::ops::Range;
+use std::time::{Duration, Instant};
 
 /// One column of a port's schema.
 #[derive(Clone, Debug)]
@@ -53,6 +54,9 @@ pub struct CheckedPort {
 pub struct CheckedMesh {
     /// Per product, per output port (same order as the mesh).
     pub ports: Vec<Vec<CheckedPort>>,
+    /// Thread time spent parsing queries, and checking them.
+    pub parse_time: Duration,
+    pub check_time: Duration,
 }
 
 /// An input as the query sees it: its name and columns.
@@ -62,13 +66,10 @@ pub struct InputSchema {
     pub columns: Vec<SchemaColumn>,
 }
 
-/// `queries[p][o]`: the parsed query of output `o` of product `p`.
-pub fn check_mesh(
-    mesh: &Mesh,
-    queries: &[Vec<Option<ParsedQuery>>],
-    sources: &Sources,
-    diags: &mut Vec<Diagnostic>,
-) -> CheckedMesh {
+/// Parses and checks every product's queries. A product's queries are
+/// parsed where it is checked, so that no more than a few syntax trees
+/// are alive at a time (a mesh's trees would take gigabytes).
+pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -> CheckedMesh {
     let mut ports: Vec<Vec<CheckedPort>> =
         mesh.products.iter().map(|p| p.outputs.iter().map(|_| CheckedPort::default()).collect()).collect();
     // Declared schemas are known before any query is checked.
@@ -80,16 +81,19 @@ pub fn check_mesh(
     // A product waits only for upstream ports whose schema is inferred (no
     // contract): products of one wave are independent and run in parallel.
     let mut visited = vec![false; mesh.products.len()];
+    let (mut parse_time, mut check_time) = (Duration::ZERO, Duration::ZERO);
     for wave in waves(mesh) {
         use rayon::prelude::*;
-        let results: Vec<(usize, Vec<CheckedPort>, Vec<Diagnostic>)> = wave
+        let results: Vec<(usize, Vec<CheckedPort>, Vec<Diagnostic>, [Duration; 2])> = wave
             .par_iter()
             .map(|&pi| {
-                let (checked, d) = check_product(mesh, pi, &ports, queries, sources);
-                (pi, checked, d)
+                let (checked, d, times) = check_product(mesh, pi, &ports, sources);
+                (pi, checked, d, times)
             })
             .collect();
-        for (pi, checked, mut d) in results {
+        for (pi, checked, mut d, [parse, check]) in results {
+            parse_time += parse;
+            check_time += check;
             visited[pi] = true;
             diags.append(&mut d);
             for (oi, entry) in checked.into_iter().enumerate() {
@@ -104,7 +108,16 @@ pub fn check_mesh(
         }
     }
     for (pi, p) in mesh.products.iter().enumerate() {
-        if !visited[pi] && !mesh.cyclic.contains(&ProductId(pi as u32)) {
+        if visited[pi] {
+            continue;
+        }
+        // Not checked (a cycle): its syntax errors are reported all the same.
+        for file in p.outputs.iter().filter_map(|o| o.query_file) {
+            if let Err(d) = crate::sql::parse_query(file, sources.get(file), p.target()) {
+                diags.push(d);
+            }
+        }
+        if !mesh.cyclic.contains(&ProductId(pi as u32)) {
             diags.push(
                 Diagnostic::note(codes::UPSTREAM_BROKEN, format!("`{}` is not checked: it depends on a cycle", p.id))
                     .label(p.name_span, "downstream of a cycle")
@@ -112,7 +125,7 @@ pub fn check_mesh(
             );
         }
     }
-    CheckedMesh { ports }
+    CheckedMesh { ports, parse_time, check_time }
 }
 
 /// The products in dependency order, in waves: a product comes after every
@@ -151,10 +164,11 @@ fn check_product(
     mesh: &Mesh,
     pi: usize,
     ports: &[Vec<CheckedPort>],
-    queries: &[Vec<Option<ParsedQuery>>],
     sources: &Sources,
-) -> (Vec<CheckedPort>, Vec<Diagnostic>) {
+) -> (Vec<CheckedPort>, Vec<Diagnostic>, [Duration; 2]) {
+    let started = Instant::now();
     let mut diags = vec![];
+    let mut parse_time = Duration::ZERO;
     let product = &mesh.products[pi];
     let mut out: Vec<CheckedPort> = product.outputs.iter().map(|_| CheckedPort::default()).collect();
     let target = product.target();
@@ -187,12 +201,30 @@ fn check_product(
             .label(span, "its upstream port has errors and declares no columns")
             .help("fix the upstream product, or declare the columns of its port"),
         );
-        return (out, diags);
+        // Its queries are still parsed: a syntax error is reported anyway.
+        for output in &product.outputs {
+            if let Some(file) = output.query_file {
+                if let Err(d) = crate::sql::parse_query(file, sources.get(file), target) {
+                    diags.push(d);
+                }
+            }
+        }
+        return (out, diags, [Duration::ZERO, started.elapsed()]);
     }
     let unresolved: Vec<bool> = product.inputs.iter().map(|i| i.source == InputSource::Unresolved).collect();
     for (oi, output) in product.outputs.iter().enumerate() {
-        let Some(parsed) = queries[pi][oi].as_ref() else {
+        let Some(file) = output.query_file else {
             continue;
+        };
+        let parsing = Instant::now();
+        let parsed = crate::sql::parse_query(file, sources.get(file), target);
+        parse_time += parsing.elapsed();
+        let parsed = match parsed {
+            Ok(p) => p,
+            Err(d) => {
+                diags.push(d);
+                continue;
+            }
         };
         let map = SpanMap { file: parsed.file, source: sources.get(parsed.file) };
         let mut checker =
@@ -214,7 +246,7 @@ fn check_product(
         entry.lineage = lineage.filter(|_| inferred.is_some());
         entry.inferred = inferred;
     }
-    (out, diags)
+    (out, diags, [parse_time, started.elapsed().saturating_sub(parse_time)])
 }
 
 /// Output column of a query, as the checker inferred it.
