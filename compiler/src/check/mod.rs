@@ -84,14 +84,9 @@ pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -
     let (mut parse_time, mut check_time) = (Duration::ZERO, Duration::ZERO);
     for wave in waves(mesh) {
         use rayon::prelude::*;
-        let results: Vec<(usize, Vec<CheckedPort>, Vec<Diagnostic>, [Duration; 2])> = wave
-            .par_iter()
-            .map(|&pi| {
-                let (checked, d, times) = check_product(mesh, pi, &ports, sources);
-                (pi, checked, d, times)
-            })
-            .collect();
-        for (pi, checked, mut d, [parse, check]) in results {
+        let results: Vec<(usize, ProductResult)> =
+            wave.par_iter().map(|&pi| (pi, check_product(mesh, pi, &ports, sources))).collect();
+        for (pi, (checked, mut d, [parse, check])) in results {
             parse_time += parse;
             check_time += check;
             visited[pi] = true;
@@ -158,14 +153,13 @@ fn waves(mesh: &Mesh) -> Vec<Vec<usize>> {
     waves
 }
 
+/// What checking one product gives: its ports, its diagnostics, and the
+/// thread time spent parsing and checking.
+type ProductResult = (Vec<CheckedPort>, Vec<Diagnostic>, [Duration; 2]);
+
 /// Checks one product's queries against the schemas of its inputs, as far
 /// as they are known in `ports`; what it found for each of its ports.
-fn check_product(
-    mesh: &Mesh,
-    pi: usize,
-    ports: &[Vec<CheckedPort>],
-    sources: &Sources,
-) -> (Vec<CheckedPort>, Vec<Diagnostic>, [Duration; 2]) {
+fn check_product(mesh: &Mesh, pi: usize, ports: &[Vec<CheckedPort>], sources: &Sources) -> ProductResult {
     let started = Instant::now();
     let mut diags = vec![];
     let mut parse_time = Duration::ZERO;
