@@ -65,12 +65,17 @@ pub struct MeshLineage {
 }
 
 impl MeshLineage {
+    /// The lineage of a port column (the columns are sorted by product and port).
     pub fn find(&self, r: &ColumnRef) -> Option<&ColumnLineage> {
         match r {
-            ColumnRef::Port { product, port, column } => self
-                .columns
-                .iter()
-                .find(|c| c.product == *product && c.port == *port && c.column.eq_ignore_ascii_case(column)),
+            ColumnRef::Port { product, port, column } => {
+                // Sorted by (product, port): a binary search, then the port's few columns.
+                let start = self.columns.partition_point(|c| (c.product, c.port) < (*product, *port));
+                self.columns[start..]
+                    .iter()
+                    .take_while(|c| c.product == *product && c.port == *port)
+                    .find(|c| c.column.eq_ignore_ascii_case(column))
+            }
             ColumnRef::Input { .. } => None,
         }
     }
@@ -208,7 +213,16 @@ fn label_path(
             break;
         };
         path.push(format!("`{}`", next.column.display(mesh)));
-        match lineage.find(&next.column) {
+        // While tracing, the columns are in dependency order, not sorted:
+        // an error path can afford to look through them.
+        let up = match &next.column {
+            ColumnRef::Port { product, port, column } => lineage
+                .columns
+                .iter()
+                .find(|c| c.product == *product && c.port == *port && c.column.eq_ignore_ascii_case(column)),
+            ColumnRef::Input { .. } => None,
+        };
+        match up {
             Some(up) => current = up.sources.clone(),
             None => break,
         }
