@@ -3,8 +3,9 @@
 //! old output in one rename. A failure leaves the old output untouched.
 
 use crate::emit::Artifact;
+use rayon::prelude::*;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn write_artifacts(out: &Path, artifacts: &[Artifact]) -> io::Result<()> {
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -22,12 +23,16 @@ pub fn write_artifacts(out: &Path, artifacts: &[Artifact]) -> io::Result<()> {
             if a.path.split('/').any(|p| p == ".." || p.is_empty()) || a.path.starts_with('/') {
                 return Err(io::Error::other(format!("refusing to write outside the output directory: {}", a.path)));
             }
-            let path = staging.join(&a.path);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::write(&path, &a.contents)?;
         }
+        // Directories first, then the files in parallel (a large mesh has
+        // tens of thousands of them).
+        let dirs: std::collections::BTreeSet<&str> =
+            artifacts.iter().filter_map(|a| a.path.rsplit_once('/').map(|(d, _)| d)).collect();
+        std::fs::create_dir_all(&staging)?;
+        for d in dirs {
+            std::fs::create_dir_all(staging.join(d))?;
+        }
+        artifacts.par_iter().try_for_each(|a| std::fs::write(staging.join(&a.path), &a.contents))?;
         if out.exists() {
             std::fs::rename(out, &old)?;
         }
@@ -39,7 +44,7 @@ pub fn write_artifacts(out: &Path, artifacts: &[Artifact]) -> io::Result<()> {
             return Err(e);
         }
         if old.exists() {
-            std::fs::remove_dir_all(&old)?;
+            remove_tree(&old)?;
         }
         Ok(())
     })();
@@ -47,4 +52,11 @@ pub fn write_artifacts(out: &Path, artifacts: &[Artifact]) -> io::Result<()> {
         let _ = std::fs::remove_dir_all(&staging);
     }
     result
+}
+
+/// Removes a directory tree, its subdirectories in parallel.
+fn remove_tree(dir: &Path) -> io::Result<()> {
+    let entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<io::Result<_>>()?;
+    entries.par_iter().try_for_each(|p| if p.is_dir() { remove_tree(p) } else { std::fs::remove_file(p) })?;
+    std::fs::remove_dir(dir)
 }

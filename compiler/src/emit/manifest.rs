@@ -263,7 +263,25 @@ pub fn manifest(
         mesh: &mesh.name,
         dpc_version: env!("CARGO_PKG_VERSION"),
         products,
-        lineage: Lineage { products: edges, columns: lineage.columns.iter().map(|c| column_entry(mesh, c)).collect() },
+        lineage: Lineage { products: edges, columns: vec![] },
     };
-    serde_json::to_string_pretty(&manifest).map(|s| s + "\n").map_err(|e| e.to_string())
+    // Pretty JSON, except that each column's lineage is one line: a mesh has
+    // hundreds of thousands of them, and pretty-printed they were most of
+    // the bytes (and of the build's time).
+    let mut out = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
+    let tail = "\"columns\": []\n  }\n}";
+    if !out.ends_with(tail) || lineage.columns.is_empty() {
+        return Ok(out + "\n");
+    }
+    out.truncate(out.len() - tail.len());
+    use rayon::prelude::*;
+    let lines: Vec<String> = lineage
+        .columns
+        .par_iter()
+        .map(|c| serde_json::to_string(&column_entry(mesh, c)).map_err(|e| e.to_string()))
+        .collect::<Result<_, _>>()?;
+    out.push_str("\"columns\": [\n      ");
+    out.push_str(&lines.join(",\n      "));
+    out.push_str("\n    ]\n  }\n}\n");
+    Ok(out)
 }

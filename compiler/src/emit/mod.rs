@@ -98,13 +98,24 @@ pub fn emit_mesh(
     lineage: &MeshLineage,
     sources: &Sources,
 ) -> Result<Vec<Artifact>, String> {
+    use rayon::prelude::*;
+    // Products render in parallel; the order of the result is the mesh's.
+    let per_product: Vec<Result<Vec<Artifact>, String>> = mesh
+        .products
+        .par_iter()
+        .enumerate()
+        .map(|(pi, product)| {
+            let target = product.target();
+            let (inputs, input_columns) = input_tables(mesh, checked, product, target)?;
+            let id = crate::resolve::ProductId(pi as u32);
+            let ep =
+                EmitProduct { mesh, product, ports: &checked.ports[pi], sources, inputs, input_columns, lineage, id };
+            target.emit_product(&ep)
+        })
+        .collect();
     let mut artifacts = vec![];
-    for (pi, product) in mesh.products.iter().enumerate() {
-        let target = product.target();
-        let (inputs, input_columns) = input_tables(mesh, checked, product, target)?;
-        let id = crate::resolve::ProductId(pi as u32);
-        let ep = EmitProduct { mesh, product, ports: &checked.ports[pi], sources, inputs, input_columns, lineage, id };
-        artifacts.extend(target.emit_product(&ep)?);
+    for product in per_product {
+        artifacts.extend(product?);
     }
     artifacts.push(Artifact {
         path: "manifest.json".into(),
@@ -112,8 +123,9 @@ pub fn emit_mesh(
     });
     artifacts.push(Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) });
     artifacts.push(Artifact { path: "lineage.mmd".into(), contents: lineage_mermaid(mesh) });
-    artifacts.push(Artifact { path: "lineage-columns.dot".into(), contents: graph::columns_dot(mesh, lineage) });
-    artifacts.push(Artifact { path: "lineage-columns.mmd".into(), contents: graph::columns_mermaid(mesh, lineage) });
+    let (dot, mermaid) = graph::columns(mesh, lineage);
+    artifacts.push(Artifact { path: "lineage-columns.dot".into(), contents: dot });
+    artifacts.push(Artifact { path: "lineage-columns.mmd".into(), contents: mermaid });
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(artifacts)
 }
