@@ -313,7 +313,7 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
         if let Some(tags) = lf_tag_assignments(p, oi, &schema, &database_plain, &table_name) {
             artifacts.push(Artifact { path: format!("{dir}/lakeformation/{}.json", port.key), contents: tags });
         }
-        if let Some(checks) = checks(athena, &env, port, &port_id, &table.quoted, &product_file)? {
+        if let Some(checks) = checks(athena, env, port, &port_id, &table.quoted, &product_file)? {
             artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: checks });
         }
     }

@@ -271,7 +271,7 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             let schema_json = table_schema(bq, p, oi, &schema, mesh);
             artifacts.push(Artifact { path: format!("{dir}/schema/{}.json", port.key), contents: schema_json });
         }
-        if let Some(checks) = checks(bq, &env, port, &port_id, &table.quoted, &product_file)? {
+        if let Some(checks) = checks(bq, env, port, &port_id, &table.quoted, &product_file)? {
             artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: checks });
         }
     }
