@@ -13,7 +13,7 @@ use crate::span::{FileId, Span};
 use crate::target::{target_for, Target};
 use crate::types::Type;
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use toml::Spanned;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -175,6 +175,9 @@ pub fn check_name(name: &str, what: &str, upper: bool) -> Result<(), String> {
 
 struct Resolver<'a> {
     diags: &'a mut Vec<Diagnostic>,
+    /// Types already parsed, by target and spelling: a mesh spells the same
+    /// few dozen types hundreds of thousands of times.
+    types: HashMap<(TargetKind, String), Result<Type, String>>,
 }
 
 impl Resolver<'_> {
@@ -237,7 +240,12 @@ impl Resolver<'_> {
                     );
                     Type::Unknown
                 }
-                Some(t) => match target.parse_type(t.get_ref()) {
+                Some(t) => match self
+                    .types
+                    .entry((target.kind(), t.get_ref().clone()))
+                    .or_insert_with(|| target.parse_type(t.get_ref()))
+                    .clone()
+                {
                     Ok(ty) => ty,
                     Err(e) => {
                         self.diags.push(
@@ -345,7 +353,7 @@ fn valid_project(p: &str) -> bool {
 pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> {
     let mesh_file = raw.mesh_file;
     let mesh_def = raw.mesh.as_ref()?;
-    let mut r = Resolver { diags };
+    let mut r = Resolver { diags, types: HashMap::new() };
     let section = mesh_def.mesh.get_ref();
     r.name(mesh_file, &section.name, "mesh", false);
 

@@ -19,6 +19,8 @@ use crate::span::{Sources, Span};
 use crate::sql::SpanMap;
 use crate::types::{Lineage, Type, Typed};
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// One column of a port's schema.
@@ -78,28 +80,25 @@ pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -
             ports[pi][oi].schema = o.columns.as_ref().map(|cols| cols.iter().map(SchemaColumn::from).collect());
         }
     }
-    // A product waits only for upstream ports whose schema is inferred (no
-    // contract): products of one wave are independent and run in parallel.
+    // Every product runs as soon as the upstream ports it needs are known:
+    // declared ones at once, inferred ones when their product is checked.
+    let results = schedule(mesh, sources, &ports);
     let mut visited = vec![false; mesh.products.len()];
     let (mut parse_time, mut check_time) = (Duration::ZERO, Duration::ZERO);
-    for wave in waves(mesh) {
-        use rayon::prelude::*;
-        let results: Vec<(usize, ProductResult)> =
-            wave.par_iter().map(|&pi| (pi, check_product(mesh, pi, &ports, sources))).collect();
-        for (pi, (checked, mut d, [parse, check])) in results {
-            parse_time += parse;
-            check_time += check;
-            visited[pi] = true;
-            diags.append(&mut d);
-            for (oi, entry) in checked.into_iter().enumerate() {
-                let port = &mut ports[pi][oi];
-                port.relations = entry.relations;
-                port.lineage = entry.lineage;
-                if port.schema.is_none() {
-                    port.schema = entry.inferred.clone();
-                }
-                port.inferred = entry.inferred;
+    for (pi, result) in results.into_iter().enumerate() {
+        let Some((checked, mut d, [parse, check])) = result.into_inner() else { continue };
+        parse_time += parse;
+        check_time += check;
+        visited[pi] = true;
+        diags.append(&mut d);
+        for (oi, entry) in checked.into_iter().enumerate() {
+            let port = &mut ports[pi][oi];
+            port.relations = entry.relations;
+            port.lineage = entry.lineage;
+            if port.schema.is_none() {
+                port.schema = entry.inferred.clone();
             }
+            port.inferred = entry.inferred;
         }
     }
     for (pi, p) in mesh.products.iter().enumerate() {
@@ -123,34 +122,85 @@ pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -
     CheckedMesh { ports, parse_time, check_time }
 }
 
-/// The products in dependency order, in waves: a product comes after every
-/// upstream product whose port it reads has no declared schema (its
-/// consumers need the inferred one). Cyclic products are left out.
-fn waves(mesh: &Mesh) -> Vec<Vec<usize>> {
-    let mut wave_of: Vec<Option<usize>> = vec![None; mesh.products.len()];
-    let mut waves: Vec<Vec<usize>> = vec![];
+/// What the parallel check shares: the mesh, and each product's result
+/// once it is known.
+struct Schedule<'m> {
+    mesh: &'m Mesh,
+    sources: &'m Sources,
+    /// Declared port schemas (the rest come from `results`).
+    declared: &'m [Vec<CheckedPort>],
+    results: Vec<OnceLock<ProductResult>>,
+    /// Per product, how many upstream products it still waits for.
+    waiting: Vec<AtomicUsize>,
+    /// Per product, the products that wait for it.
+    dependents: Vec<Vec<usize>>,
+}
+
+/// Checks every product of the dependency order, in parallel: a product
+/// waits only for upstream products whose port it reads without a
+/// declared schema. Products outside the order (cycles) get no result.
+fn schedule(mesh: &Mesh, sources: &Sources, declared: &[Vec<CheckedPort>]) -> Vec<OnceLock<ProductResult>> {
+    let n = mesh.products.len();
+    let ordered: Vec<bool> = {
+        let mut v = vec![false; n];
+        mesh.order.iter().for_each(|p| v[p.0 as usize] = true);
+        v
+    };
+    let mut dependents: Vec<Vec<usize>> = vec![vec![]; n];
+    let mut waiting = vec![0; n];
     for &ProductId(pi) in &mesh.order {
         let pi = pi as usize;
-        let wave = mesh.products[pi]
+        let mut ups: Vec<usize> = mesh.products[pi]
             .inputs
             .iter()
             .filter_map(|input| match input.source {
                 InputSource::Port { product: up, port, .. }
-                    if mesh.products[up.0 as usize].outputs[port].columns.is_none() =>
+                    if ordered[up.0 as usize] && mesh.products[up.0 as usize].outputs[port].columns.is_none() =>
                 {
-                    wave_of[up.0 as usize].map(|w| w + 1)
+                    Some(up.0 as usize)
                 }
                 _ => None,
             })
-            .max()
-            .unwrap_or(0);
-        wave_of[pi] = Some(wave);
-        if waves.len() <= wave {
-            waves.resize(wave + 1, vec![]);
+            .collect();
+        ups.sort_unstable();
+        ups.dedup();
+        waiting[pi] = ups.len();
+        for up in ups {
+            dependents[up].push(pi);
         }
-        waves[wave].push(pi);
     }
-    waves
+    let roots: Vec<usize> = mesh.order.iter().map(|p| p.0 as usize).filter(|&p| waiting[p] == 0).collect();
+    let shared = Schedule {
+        mesh,
+        sources,
+        declared,
+        results: (0..n).map(|_| OnceLock::new()).collect(),
+        waiting: waiting.into_iter().map(AtomicUsize::new).collect(),
+        dependents,
+    };
+    let shared_ref = &shared;
+    rayon::scope(|scope| {
+        for pi in roots {
+            scope.spawn(move |scope| run(scope, shared_ref, pi));
+        }
+    });
+    shared.results
+}
+
+fn run<'s>(scope: &rayon::Scope<'s>, shared: &'s Schedule<'s>, pi: usize) {
+    let schema = |up: usize, port: usize| -> Option<Vec<SchemaColumn>> {
+        shared.declared[up][port]
+            .schema
+            .clone()
+            .or_else(|| shared.results[up].get().and_then(|r| r.0[port].inferred.clone()))
+    };
+    let result = check_product(shared.mesh, pi, &schema, shared.sources);
+    let _ = shared.results[pi].set(result);
+    for &d in &shared.dependents[pi] {
+        if shared.waiting[d].fetch_sub(1, Ordering::AcqRel) == 1 {
+            scope.spawn(move |scope| run(scope, shared, d));
+        }
+    }
 }
 
 /// What checking one product gives: its ports, its diagnostics, and the
@@ -159,7 +209,12 @@ type ProductResult = (Vec<CheckedPort>, Vec<Diagnostic>, [Duration; 2]);
 
 /// Checks one product's queries against the schemas of its inputs, as far
 /// as they are known in `ports`; what it found for each of its ports.
-fn check_product(mesh: &Mesh, pi: usize, ports: &[Vec<CheckedPort>], sources: &Sources) -> ProductResult {
+fn check_product(
+    mesh: &Mesh,
+    pi: usize,
+    schema: &dyn Fn(usize, usize) -> Option<Vec<SchemaColumn>>,
+    sources: &Sources,
+) -> ProductResult {
     let started = Instant::now();
     let mut diags = vec![];
     let mut parse_time = Duration::ZERO;
@@ -172,7 +227,7 @@ fn check_product(mesh: &Mesh, pi: usize, ports: &[Vec<CheckedPort>], sources: &S
     for input in &product.inputs {
         let columns = match input.source {
             InputSource::Own => Some(input.columns.iter().map(SchemaColumn::from).collect()),
-            InputSource::Port { product: up, port, .. } => ports[up.0 as usize][port].schema.clone(),
+            InputSource::Port { product: up, port, .. } => schema(up.0 as usize, port),
             InputSource::Unresolved => None,
         };
         match columns {

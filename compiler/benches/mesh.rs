@@ -1,0 +1,174 @@
+//! The mesh-scale benchmark: `cargo bench --bench mesh` (or
+//! `scripts/bench.sh`). For synthetic meshes of 100, 1,000 and 10,000
+//! products (`DPC_BENCH_SIZES=100,1000` to choose) it times the parse-only
+//! floor (sqlparser alone over the same SQL files, on one thread and on
+//! every core), `dpc check` and `dpc build` per stage, with peak memory,
+//! and prints one markdown table and the budgets of the performance issue.
+//!
+//! `dpc` runs as a separate process (the release binary of this crate), so
+//! its peak memory is its own; each figure is the best of three runs.
+
+#[path = "meshgen/mod.rs"]
+mod meshgen;
+
+use rayon::prelude::*;
+use sqlparser::dialect::BigQueryDialect;
+use sqlparser::parser::{Parser, ParserOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 3;
+
+/// One `dpc` run: its stages and peak memory, from `--timings`.
+#[derive(Clone, Default)]
+struct Run {
+    stages: Vec<(String, f64)>,
+    total_ms: f64,
+    peak_mib: f64,
+}
+
+fn main() {
+    let sizes: Vec<usize> = std::env::var("DPC_BENCH_SIZES")
+        .unwrap_or_else(|_| "100,1000,10000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let dpc = PathBuf::from(env!("CARGO_BIN_EXE_dpc"));
+    let base = std::env::temp_dir().join("dpc-bench");
+    let mut rows = vec![];
+    for &n in &sizes {
+        let dir = base.join(format!("mesh-{n}"));
+        let files = meshgen::mesh(&meshgen::Options { products: n, seed: 42 });
+        write_mesh(&dir, &files);
+        let sql: Vec<&str> = files.iter().filter(|(p, _)| p.ends_with(".sql")).map(|(_, t)| t.as_str()).collect();
+        let bytes: usize = sql.iter().map(|t| t.len()).sum();
+        let floor1 = best(|| parse_floor(&sql, 1));
+        let floor_n = best(|| parse_floor(&sql, threads));
+        let check = best_run(|| dpc_run(&dpc, &dir, &["check"]));
+        let out = base.join(format!("out-{n}"));
+        let build = best_run(|| dpc_run(&dpc, &dir, &["build", "--out", out.to_str().unwrap_or_default()]));
+        rows.push((n, bytes, floor1, floor_n, check, build));
+    }
+    println!("\n## dpc at mesh scale ({threads} threads; best of {RUNS} runs)\n");
+    println!("| products | SQL | parse floor, 1 thread | parse floor, {threads} threads | dpc check | check / floor | dpc build | build / floor | peak memory (check / build) |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (n, bytes, f1, fnn, check, build) in &rows {
+        let f1ms = f1.as_secs_f64() * 1000.0;
+        println!(
+            "| {n} | {:.1} MB | {} | {} | {} | {:.2}x | {} | {:.2}x | {:.0} / {:.0} MiB |",
+            *bytes as f64 / 1e6,
+            ms(f1.as_secs_f64() * 1000.0),
+            ms(fnn.as_secs_f64() * 1000.0),
+            ms(check.total_ms),
+            check.total_ms / f1ms,
+            ms(build.total_ms),
+            build.total_ms / f1ms,
+            check.peak_mib,
+            build.peak_mib,
+        );
+    }
+    for (what, pick) in [("check", 4usize), ("build", 5usize)] {
+        println!("\nPer stage (ms), `dpc {what}`:\n");
+        let run = |r: &Row| if pick == 4 { r.4.clone() } else { r.5.clone() };
+        if let Some(first) = rows.first() {
+            let names: Vec<String> = run(first).stages.iter().map(|(s, _)| s.clone()).collect();
+            println!("| products | {} | total |", names.join(" | "));
+            println!("| ---: |{} ---: |", " ---: |".repeat(names.len()));
+        }
+        for r in &rows {
+            let cells: Vec<String> = run(r).stages.iter().map(|(_, v)| format!("{v:.0}")).collect();
+            println!("| {} | {} | {:.0} |", r.0, cells.join(" | "), run(r).total_ms);
+        }
+    }
+    budgets(&rows);
+}
+
+fn ms(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{:.2} s", v / 1000.0)
+    } else {
+        format!("{v:.0} ms")
+    }
+}
+
+type Row = (usize, usize, Duration, Duration, Run, Run);
+
+/// The budgets of the performance issue, checked on the largest mesh.
+fn budgets(rows: &[Row]) {
+    let Some((n, _, floor1, _, check, build)) = rows.iter().max_by_key(|r| r.0) else { return };
+    let f1 = floor1.as_secs_f64() * 1000.0;
+    println!("\nBudgets at {n} products:");
+    let verdict = |ok: bool| if ok { "ok" } else { "OVER" };
+    let c = check.total_ms / f1;
+    println!("- dpc check within 1.5x of the one-thread parse floor: {c:.2}x {}", verdict(c <= 1.5));
+    println!("- dpc check under 2 s: {} {}", ms(check.total_ms), verdict(check.total_ms < 2000.0));
+    let b = build.total_ms / f1;
+    println!("- dpc build within 2x of the floor: {b:.2}x {}", verdict(b <= 2.0));
+    let peak = check.peak_mib.max(build.peak_mib);
+    println!("- peak memory under 1 GiB: {peak:.0} MiB {}", verdict(peak < 1024.0));
+    if let Some((m, _, _, _, small, _)) = rows.iter().find(|r| r.0 * 10 == *n) {
+        let growth = check.total_ms / small.total_ms;
+        println!("- linear: check at {n} is {growth:.1}x check at {m} (at most 11x) {}", verdict(growth <= 11.0));
+    }
+}
+
+fn write_mesh(dir: &Path, files: &[(String, String)]) {
+    let _ = std::fs::remove_dir_all(dir);
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().expect("a file has a directory")).expect("create the mesh's directories");
+        std::fs::write(&p, text).expect("write a mesh file");
+    }
+}
+
+/// sqlparser alone over every query, as dpc parses them, on `threads` threads.
+fn parse_floor(sql: &[&str], threads: usize) -> Duration {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("a thread pool");
+    let started = Instant::now();
+    let parsed: usize = pool.install(|| {
+        sql.par_iter()
+            .map(|text| {
+                let options = ParserOptions::new().with_unescape(false);
+                let statements = Parser::new(&BigQueryDialect {})
+                    .with_options(options)
+                    .try_with_sql(text)
+                    .and_then(|mut p| p.parse_statements())
+                    .map_or(0, |s| s.len());
+                std::hint::black_box(statements)
+            })
+            .sum()
+    });
+    assert_eq!(parsed, sql.len(), "every generated query parses");
+    started.elapsed()
+}
+
+fn best(mut f: impl FnMut() -> Duration) -> Duration {
+    (0..RUNS).map(|_| f()).min().unwrap_or_default()
+}
+
+fn best_run(mut f: impl FnMut() -> Run) -> Run {
+    let runs: Vec<Run> = (0..RUNS).map(|_| f()).collect();
+    let peak = runs.iter().map(|r| r.peak_mib).fold(0.0, f64::max);
+    let mut fastest = runs.into_iter().min_by(|a, b| a.total_ms.total_cmp(&b.total_ms)).unwrap_or_default();
+    fastest.peak_mib = peak;
+    fastest
+}
+
+fn dpc_run(dpc: &Path, mesh: &Path, args: &[&str]) -> Run {
+    let output = Command::new(dpc).args(args).arg("-C").arg(mesh).arg("--timings").output().expect("run dpc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "dpc {args:?} failed on {}:\n{stderr}", mesh.display());
+    let mut run = Run::default();
+    for line in stderr.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["stage", "total", v, "ms"] => run.total_ms = v.parse().unwrap_or(0.0),
+            ["stage", name, v, "ms"] => run.stages.push((name.to_string(), v.parse().unwrap_or(0.0))),
+            ["peak", "memory", v, "MiB"] => run.peak_mib = v.parse().unwrap_or(0.0),
+            _ => {}
+        }
+    }
+    run
+}
