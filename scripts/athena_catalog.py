@@ -44,7 +44,7 @@ REFERENCE = os.path.join(DIR, "reference.txt")
 MISSING = os.path.join(DIR, "MISSING.md")
 
 KINDS = {"scalar", "aggregate", "analytic"}
-NULLS = {"args", "never", "maybe"}
+NULLS = {"args", "never", "maybe", "group"}
 FUNCTION_KEYS = {"name", "category", "kind", "nulls", "deidentifying", "deciding", "signatures"}
 SIGNATURE_KEYS = {"args", "returns"}
 

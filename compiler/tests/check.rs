@@ -222,3 +222,28 @@ fn set_operations_by_name() {
         "DPC0313 column `s` of the first branch is not in the second\nDPC0313 column `k` of the second branch is not in the first"
     );
 }
+
+#[test]
+fn a_subscript_on_a_qualified_column_reads_that_column_only() {
+    let c = dpc::compile(mesh("SELECT x.st.y[OFFSET(0)] AS first_y FROM t AS x"), false);
+    let mesh = c.mesh.as_ref().unwrap();
+    let col = c.lineage.columns.iter().find(|l| l.column == "first_y").expect("lineage of first_y");
+    let sources: Vec<String> = col.sources.iter().map(|s| s.column.display(mesh)).collect();
+    assert_eq!(sources, ["d.p:t.st.y"]);
+}
+
+#[test]
+fn sample_statistics_may_be_null_over_one_row() {
+    // STDDEV_SAMP of a group of one row is NULL; SUM of a required column is not.
+    let c = dpc::compile(mesh("SELECT d, STDDEV_SAMP(id) AS sd, SUM(id) AS total FROM t GROUP BY d"), true);
+    let manifest = c.artifacts.unwrap().into_iter().find(|a| a.path == "manifest.json").unwrap();
+    let m: serde_json::Value = serde_json::from_str(&manifest.contents).unwrap();
+    let cols = &m["products"][0]["outputs"][0]["columns"];
+    let nullable: Vec<(String, bool)> = cols
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_string(), c["nullable"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(nullable, [("d".to_string(), false), ("sd".to_string(), true), ("total".to_string(), false)]);
+}

@@ -21,6 +21,10 @@ pub enum Nulls {
     Args,
     Never,
     Maybe,
+    /// An aggregate that is NULL only over no rows (or NULL inputs): the
+    /// default for aggregates. `maybe` on an aggregate means it can be NULL
+    /// over rows too (`STDDEV_SAMP` of one row).
+    Group,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -278,7 +282,7 @@ impl Catalog {
                 let text = format!("{}({}) -> {}", f.name, s.args.join(", "), s.returns);
                 signatures.push(Signature { params, returns, text });
             }
-            let nulls = f.nulls.unwrap_or(if f.kind == FunctionKind::Scalar { Nulls::Args } else { Nulls::Maybe });
+            let nulls = f.nulls.unwrap_or(if f.kind == FunctionKind::Scalar { Nulls::Args } else { Nulls::Group });
             let name = f.name.to_ascii_uppercase();
             let function = Function {
                 name: name.clone(),

@@ -384,8 +384,26 @@ impl Checker<'_> {
                 Typed::new(Type::Array(Box::new(t.ty)), false)
             }
             Expr::CompoundFieldAccess { root, access_chain } => {
-                let mut t = self.type_expr(root, scope, ctx);
-                for access in access_chain {
+                // `r.tags[OFFSET(0)]`: the name is `r.tags`, then a subscript
+                // (typing `r` alone would read the whole row of `r`).
+                let mut parts: Vec<Ident> = match &**root {
+                    Expr::Identifier(i) => vec![i.clone()],
+                    Expr::CompoundIdentifier(p) => p.clone(),
+                    _ => vec![],
+                };
+                let mut rest = &access_chain[..];
+                if !parts.is_empty() {
+                    while let Some((AccessExpr::Dot(Expr::Identifier(field)), tail)) = rest.split_first() {
+                        parts.push(field.clone());
+                        rest = tail;
+                    }
+                }
+                let mut t = if parts.is_empty() {
+                    self.type_expr(root, scope, ctx)
+                } else {
+                    self.type_name(&parts, e, scope, ctx)
+                };
+                for access in rest {
                     t = self.access(e, t, access, scope, ctx);
                 }
                 t
@@ -1200,8 +1218,8 @@ impl Checker<'_> {
                     "IF" => values.iter().skip(1).any(|t| t.nullable),
                     _ => any_null,
                 },
-                (Nulls::Maybe, FunctionKind::Aggregate) if !windowed => any_null || !ctx.grouped_by_keys,
-                (Nulls::Maybe, _) => true,
+                (Nulls::Group, FunctionKind::Aggregate) if !windowed => any_null || !ctx.grouped_by_keys,
+                (Nulls::Group | Nulls::Maybe, _) => true,
             };
         Typed::new(ty, nullable)
     }
