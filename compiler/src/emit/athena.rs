@@ -61,22 +61,6 @@ struct DdlTable {
     properties: String,
 }
 
-#[derive(Serialize)]
-struct Check {
-    name: String,
-    label: String,
-    about: String,
-    condition: String,
-}
-
-#[derive(Serialize)]
-struct UniqueCheck {
-    name: String,
-    label: String,
-    about: String,
-    columns: String,
-}
-
 /// A name quoted for Hive-style DDL (backticks).
 fn hive_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
@@ -422,66 +406,11 @@ fn checks(
     table: &str,
     product_file: &str,
 ) -> Result<Option<String>, String> {
-    let Some(cols) = &port.columns else {
+    let Some((checks, unique)) = super::quality_checks(athena, port) else {
         return Ok(None);
     };
-    let q = |s: &str| athena.quote_ident(s);
-    let lit = |s: &str| athena.string_literal(s);
-    let check = |name: String, about: String, condition: String| Check { label: lit(&name), name, about, condition };
-    let mut list = vec![];
-    let mut unique = vec![];
-    for c in cols {
-        if c.required {
-            list.push(check(
-                format!("{}_not_null", c.name),
-                format!("`{}` is required", c.name),
-                format!("{} IS NULL", q(&c.name)),
-            ));
-        }
-        if !c.accepted_values.is_empty() {
-            let values: Vec<String> = c
-                .accepted_values
-                .iter()
-                .map(|v| match v {
-                    toml::Value::String(s) => lit(s),
-                    toml::Value::Integer(i) => i.to_string(),
-                    toml::Value::Float(f) => f.to_string(),
-                    toml::Value::Boolean(b) => b.to_string().to_ascii_uppercase(),
-                    other => lit(&other.to_string()),
-                })
-                .collect();
-            list.push(check(
-                format!("{}_accepted_values", c.name),
-                format!("`{}` is one of the accepted values", c.name),
-                format!("{} NOT IN ({})", q(&c.name), values.join(", ")),
-            ));
-        }
-        if c.unique {
-            let name = format!("{}_unique", c.name);
-            unique.push(UniqueCheck {
-                label: lit(&name),
-                name,
-                about: format!("`{}` is unique", c.name),
-                columns: q(&c.name),
-            });
-        }
-    }
-    let key_checked =
-        port.unique_key.len() == 1 && cols.iter().any(|c| c.unique && c.name.eq_ignore_ascii_case(&port.unique_key[0]));
-    if !port.unique_key.is_empty() && !key_checked {
-        let name = format!("unique_key_{}", port.unique_key.join("_"));
-        unique.push(UniqueCheck {
-            label: lit(&name),
-            name,
-            about: format!("the unique key ({}) has no duplicates", port.unique_key.join(", ")),
-            columns: port.unique_key.iter().map(|k| q(k)).collect::<Vec<_>>().join(", "),
-        });
-    }
-    if list.is_empty() && unique.is_empty() {
-        return Ok(None);
-    }
     env.get_template("checks")
-        .and_then(|t| t.render(context! { product_file, port_id, table, checks => list, unique }))
+        .and_then(|t| t.render(context! { product_file, port_id, table, checks, unique }))
         .map(Some)
         .map_err(|e| format!("template checks: {e}"))
 }
