@@ -23,17 +23,8 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 /// The templates, compiled once per process (every product renders them).
 fn environment() -> Result<&'static Environment<'static>, String> {
-    static ENV: std::sync::OnceLock<Result<Environment<'static>, String>> = std::sync::OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        env.set_keep_trailing_newline(true);
-        for (name, text) in TEMPLATES {
-            env.add_template(name, text).map_err(|e| format!("template {name}: {e}"))?;
-        }
-        Ok(env)
-    })
-    .as_ref()
-    .map_err(Clone::clone)
+    static ENV: super::Templates = std::sync::OnceLock::new();
+    super::templates(&ENV, TEMPLATES)
 }
 
 #[derive(Serialize)]

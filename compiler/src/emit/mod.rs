@@ -16,6 +16,26 @@ use crate::resolve::{InputSource, Mesh, Product};
 use crate::span::Sources;
 use crate::target::Target;
 
+/// A target's compiled templates, kept for the process.
+pub type Templates = std::sync::OnceLock<Result<minijinja::Environment<'static>, String>>;
+
+/// Compiles a target's templates (`(name, text)`) into `cell` once.
+pub fn templates(
+    cell: &'static Templates,
+    list: &'static [(&'static str, &'static str)],
+) -> Result<&'static minijinja::Environment<'static>, String> {
+    cell.get_or_init(|| {
+        let mut env = minijinja::Environment::new();
+        env.set_keep_trailing_newline(true);
+        for (name, text) in list {
+            env.add_template(name, text).map_err(|e| format!("template {name}: {e}"))?;
+        }
+        Ok(env)
+    })
+    .as_ref()
+    .map_err(Clone::clone)
+}
+
 /// One file to write, relative to the output directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {
