@@ -43,6 +43,7 @@ codes! {
     // DPC0016 (a target not implemented yet) is retired, never reused.
     NOT_UTF8 = "DPC0017", "a file is not UTF-8 text";
     DUPLICATE_PORT = "DPC0018", "a port version is published twice";
+    UNSUPPORTED_SETTING = "DPC0019", "a setting the product's target has no use for";
     UNKNOWN_PRODUCT = "DPC0101", "an input names a product that does not exist";
     UNKNOWN_PORT = "DPC0102", "an input names an output port that the product does not have";
     UNKNOWN_VERSION = "DPC0103", "an input pins a version that the port does not publish";

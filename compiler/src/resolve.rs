@@ -625,18 +625,26 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             });
             let cluster: Vec<&Spanned<String>> =
                 o.cluster_by.as_ref().map(|c| c.get_ref().iter().collect()).unwrap_or_default();
-            if cluster.len() > 4 {
-                r.diags.push(
-                    Diagnostic::error(
-                        codes::INVALID_VALUE,
-                        format!("{} cluster columns; BigQuery allows at most 4", cluster.len()),
-                    )
-                    .label(
-                        load::span(file, o.cluster_by.as_ref().unwrap_or_else(|| unreachable!())),
-                        "too many columns",
-                    )
-                    .help("keep the 4 columns most used in filters"),
-                );
+            if let Some(at) = o.cluster_by.as_ref().map(|c| load::span(file, c)) {
+                match tgt.max_cluster_columns() {
+                    Some(max) if cluster.len() > max => r.diags.push(
+                        Diagnostic::error(
+                            codes::INVALID_VALUE,
+                            format!("{} cluster columns; {} allows at most {max}", cluster.len(), tgt.display_name()),
+                        )
+                        .label(at, "too many columns")
+                        .help(format!("keep the {max} columns most used in filters")),
+                    ),
+                    None => r.diags.push(
+                        Diagnostic::warning(
+                            codes::UNSUPPORTED_SETTING,
+                            format!("{} tables have no clustering: `cluster_by` is ignored", tgt.display_name()),
+                        )
+                        .label(at, "ignored")
+                        .help("remove it; `partition_by` is what prunes the data a query reads"),
+                    ),
+                    Some(_) => {}
+                }
             }
             // Key, partition and cluster columns must be declared columns.
             if let Some(cols) = &columns {

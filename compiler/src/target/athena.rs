@@ -480,6 +480,10 @@ impl Target for Athena {
         }
     }
 
+    fn max_cluster_columns(&self) -> Option<usize> {
+        None
+    }
+
     fn type_examples(&self) -> &'static str {
         "bigint, decimal(12,2), varchar, array(row(a varchar))"
     }

@@ -255,6 +255,10 @@ impl Target for BigQuery {
         Ok(())
     }
 
+    fn max_cluster_columns(&self) -> Option<usize> {
+        Some(4)
+    }
+
     fn type_examples(&self) -> &'static str {
         "INT64, NUMERIC(12, 2), ARRAY<STRUCT<a STRING>>"
     }

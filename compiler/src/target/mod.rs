@@ -29,6 +29,8 @@ pub trait Target: Sync + Send {
     fn storable(&self, ty: &Type, table: Table) -> Result<(), String>;
     /// The canonical spelling (manifest, messages).
     fn type_name(&self, ty: &Type) -> String;
+    /// How many columns a table can be clustered by (None: no clustering).
+    fn max_cluster_columns(&self) -> Option<usize>;
     /// A few types in the target's spelling, for help lines.
     fn type_examples(&self) -> &'static str;
 
