@@ -107,15 +107,17 @@ pub fn diff_manifests(base: &Value, head: &Value, today: &str) -> Vec<Change> {
     let (b, h) = (side(base), side(head));
     // Which types widen safely is the product's target's business.
     let target_of = |product: &str| -> &'static dyn Target {
-        let kind = head["products"]
+        let name = head["products"]
             .as_array()
             .into_iter()
             .flatten()
             .find(|p| p["id"].as_str() == Some(product))
-            .and_then(|p| p["target"].as_str())
-            .and_then(|t| [TargetKind::Bigquery, TargetKind::Athena].into_iter().find(|k| k.name() == t))
-            .unwrap_or(TargetKind::Bigquery);
-        crate::target::target_for(kind)
+            .and_then(|p| p["target"].as_str());
+        // A manifest from before targets were recorded is BigQuery's.
+        crate::target::all()
+            .into_iter()
+            .find(|t| Some(t.kind().name()) == name)
+            .unwrap_or_else(|| crate::target::target_for(TargetKind::Bigquery))
     };
     let mut changes = vec![];
     let readers = |key: &PortKey, column: &str| -> Vec<String> {
