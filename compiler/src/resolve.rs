@@ -177,7 +177,7 @@ struct Resolver<'a> {
     diags: &'a mut Vec<Diagnostic>,
     /// Types already parsed, by target and spelling: a mesh spells the same
     /// few dozen types hundreds of thousands of times.
-    types: HashMap<(TargetKind, String), Result<Type, String>>,
+    types: HashMap<TargetKind, HashMap<String, Result<Type, String>>>,
 }
 
 impl Resolver<'_> {
@@ -193,6 +193,17 @@ impl Resolver<'_> {
                 false
             }
         }
+    }
+
+    /// A type spelling parsed by the target, once per spelling.
+    fn parsed_type(&mut self, target: &dyn crate::target::Target, text: &str) -> Result<Type, String> {
+        let known = self.types.entry(target.kind()).or_default();
+        if let Some(t) = known.get(text) {
+            return t.clone();
+        }
+        let t = target.parse_type(text);
+        known.insert(text.to_string(), t.clone());
+        t
     }
 
     /// Whether the table that holds the columns can hold their types.
@@ -240,12 +251,7 @@ impl Resolver<'_> {
                     );
                     Type::Unknown
                 }
-                Some(t) => match self
-                    .types
-                    .entry((target.kind(), t.get_ref().clone()))
-                    .or_insert_with(|| target.parse_type(t.get_ref()))
-                    .clone()
-                {
+                Some(t) => match self.parsed_type(target, t.get_ref()) {
                     Ok(ty) => ty,
                     Err(e) => {
                         self.diags.push(

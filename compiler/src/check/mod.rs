@@ -106,11 +106,7 @@ pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -
             continue;
         }
         // Not checked (a cycle): its syntax errors are reported all the same.
-        for file in p.outputs.iter().filter_map(|o| o.query_file) {
-            if let Err(d) = crate::sql::parse_query(file, sources.get(file), p.target()) {
-                diags.push(d);
-            }
-        }
+        syntax_errors(p, sources, diags);
         if !mesh.cyclic.contains(&ProductId(pi as u32)) {
             diags.push(
                 Diagnostic::note(codes::UPSTREAM_BROKEN, format!("`{}` is not checked: it depends on a cycle", p.id))
@@ -203,6 +199,15 @@ fn run<'s>(scope: &rayon::Scope<'s>, shared: &'s Schedule<'s>, pi: usize) {
     }
 }
 
+/// Parses the queries of a product that is not checked, for their syntax errors.
+fn syntax_errors(product: &crate::resolve::Product, sources: &Sources, diags: &mut Vec<Diagnostic>) {
+    for file in product.outputs.iter().filter_map(|o| o.query_file) {
+        if let Err(d) = crate::sql::parse_query(file, sources.get(file), product.target()) {
+            diags.push(d);
+        }
+    }
+}
+
 /// What checking one product gives: its ports, its diagnostics, and the
 /// thread time spent parsing and checking.
 type ProductResult = (Vec<CheckedPort>, Vec<Diagnostic>, [Duration; 2]);
@@ -251,13 +256,7 @@ fn check_product(
             .help("fix the upstream product, or declare the columns of its port"),
         );
         // Its queries are still parsed: a syntax error is reported anyway.
-        for output in &product.outputs {
-            if let Some(file) = output.query_file {
-                if let Err(d) = crate::sql::parse_query(file, sources.get(file), target) {
-                    diags.push(d);
-                }
-            }
-        }
+        syntax_errors(product, sources, &mut diags);
         return (out, diags, [Duration::ZERO, started.elapsed()]);
     }
     let unresolved: Vec<bool> = product.inputs.iter().map(|i| i.source == InputSource::Unresolved).collect();

@@ -298,7 +298,7 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
             product_file, product_id => product.id.clone(),
             database => hive_ident(&database_plain),
             description => lit(&description),
-            location, location_literal => lit(&product_location(p)?),
+            location_literal => lit(&location), location,
             properties => properties(athena, &base),
             tables,
         },
