@@ -5,8 +5,8 @@
 
 Each DIR is a `dpc build` output directory holding `manifest.json` and
 `bigquery/<dataset>/**/*.sql`. Every physical table of the manifest (the
-outputs of BigQuery products, and their inputs of a kind other than
-`product`) is registered in a ZetaSQL catalog with its declared columns,
+outputs of BigQuery products, their inputs of a kind other than
+`product` and the tables behind those, `stored`) is registered in a ZetaSQL catalog with its declared columns,
 reachable as `proj`.`ds`.`table` (each part quoted) and as `proj.ds.table`
 (one quoted path). Then every statement of every .sql file under
 DIR/bigquery/ (sorted) is analysed in turn, the way BigQuery would run the
@@ -268,6 +268,9 @@ def load_tables(z: Zeta, manifest: dict) -> tuple[dict, list[str], int]:
         # that port's own entry; only the team's own inputs add tables.
         ports += [("input", i) for i in prod.get("inputs") or []
                   if not isinstance(i, dict) or i.get("kind") != "product"]
+        # The tables behind an own input's view (delivery, snapshots, raw files, events).
+        ports += [("stored table", t) for i in prod.get("inputs") or [] if isinstance(i, dict)
+                  for t in i.get("stored") or []]
         for what, port in ports:
             if not isinstance(port, dict):
                 errors.append(f"product {pid}: an {what} is not an object")

@@ -249,11 +249,136 @@ pub struct InputDef {
     pub port: Option<Spanned<String>>,
     pub version: Option<Spanned<u32>>,
     pub columns: Option<Spanned<Entries<Spanned<ColumnDef>>>>,
+    /// export: the column the load stamps each snapshot with.
+    pub export_time: Option<Spanned<String>>,
+    /// file: where the files are (`gs://...`, `s3://...`, with `*`).
     pub uri: Option<Spanned<String>>,
-    pub format: Option<Spanned<String>>,
-    pub key: Option<Spanned<OneOrMany>>,
+    pub format: Option<Spanned<FileFormat>>,
+    pub csv: Option<Spanned<CsvDef>>,
+    /// file: hive-style partition keys in the path (`dt=2026-11-24/`), and their types.
+    pub partitions: Option<Spanned<Entries<Spanned<String>>>>,
+    /// feed: the column(s) that identify an event; a replay repeats them.
+    pub event_id: Option<Spanned<OneOrMany>>,
     pub event_time: Option<Spanned<String>>,
-    pub freshness: Option<Spanned<String>>,
+    /// feed: which copy of an event the deduplicated view keeps.
+    pub keep: Option<Spanned<Keep>>,
+    /// The columns that identify a row (checked for duplicates).
+    pub unique_key: Option<Spanned<OneOrMany>>,
+    pub freshness: Option<Spanned<FreshnessDef>>,
+    pub checks: Option<Vec<Spanned<CheckDef>>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    Csv,
+    /// JSON lines: one object per line.
+    #[serde(alias = "jsonl", alias = "ndjson")]
+    Json,
+    Parquet,
+    Avro,
+}
+
+impl FileFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            FileFormat::Csv => "csv",
+            FileFormat::Json => "json",
+            FileFormat::Parquet => "parquet",
+            FileFormat::Avro => "avro",
+        }
+    }
+
+    /// Whether the files carry their own types (else every value is text).
+    pub fn typed(self) -> bool {
+        matches!(self, FileFormat::Parquet | FileFormat::Avro)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvDef {
+    /// The first line names the columns (default true).
+    pub header: Option<bool>,
+    pub delimiter: Option<Spanned<String>>,
+    pub quote: Option<Spanned<String>>,
+    /// The text that stands for NULL (default: the empty field).
+    pub null: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Keep {
+    Latest,
+    First,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warn,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warn => "warn",
+        }
+    }
+}
+
+/// `freshness = "26h"` or `{ max_age = "26h", column = "updated_at" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum FreshnessDef {
+    Age(String),
+    Detailed(FreshnessDetail),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreshnessDetail {
+    pub max_age: String,
+    pub column: Option<String>,
+    pub severity: Option<Severity>,
+}
+
+/// A column rule: the value alone, or `{ value(s) = ..., severity = "warn" }`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RuleDef<T> {
+    Detailed(RuleDetail<T>),
+    Plain(T),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDetail<T> {
+    #[serde(alias = "values")]
+    pub value: T,
+    pub severity: Option<Severity>,
+}
+
+/// One `[[outputs.<port>.checks]]` (or inputs) entry: a table-level rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckDef {
+    pub name: Option<Spanned<String>>,
+    pub description: Option<String>,
+    pub severity: Option<Severity>,
+    /// Bounds on the number of rows.
+    pub row_count: Option<Spanned<BoundsDef>>,
+    /// A `.sql` file next to product.toml whose query returns the violating rows.
+    pub query: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoundsDef {
+    pub min: Option<u64>,
+    pub max: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -349,10 +474,11 @@ pub struct OutputDef {
     pub partition_by: Option<Spanned<PartitionDef>>,
     pub cluster_by: Option<Spanned<Vec<Spanned<String>>>>,
     pub schedule: Option<Spanned<String>>,
-    pub freshness: Option<Spanned<String>>,
+    pub freshness: Option<Spanned<FreshnessDef>>,
     pub consumers: Option<Spanned<Vec<Spanned<String>>>>,
     pub sunset: Option<Spanned<String>>,
     pub columns: Option<Spanned<Entries<Spanned<ColumnDef>>>>,
+    pub checks: Option<Vec<Spanned<CheckDef>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -365,7 +491,9 @@ pub struct ColumnDef {
     #[serde(default)]
     pub unique: bool,
     pub description: Option<Spanned<String>>,
-    pub accepted_values: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    pub accepted_values: Option<Spanned<RuleDef<Vec<toml::Value>>>>,
+    pub min: Option<Spanned<RuleDef<toml::Value>>>,
+    pub max: Option<Spanned<RuleDef<toml::Value>>>,
     pub classification: Option<Spanned<OneOrMany>>,
 }
 
@@ -378,6 +506,8 @@ pub struct RawProduct {
     pub def: ProductFile,
     /// For each output (same order), the query file if it exists.
     pub query_files: Vec<Option<FileId>>,
+    /// The query file of each custom check, by (output or input key, check index).
+    pub check_files: BTreeMap<(String, usize), Option<FileId>>,
 }
 
 /// The whole mesh as written: `dpc.toml` and every product that parsed.
@@ -438,6 +568,41 @@ pub fn load_mesh(mut tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
             continue;
         };
         let dir = path.strip_suffix(PRODUCT_FILE).unwrap_or("").trim_end_matches('/').to_string();
+        let diags_for_files = std::cell::RefCell::new(vec![]);
+        let find = |rel: String, at: Span, missing_help: Option<String>, what: &str| -> Option<FileId> {
+            if rel.starts_with('/') || rel.split('/').any(|p| p == ".." || p.is_empty()) {
+                diags_for_files.borrow_mut().push(
+                    Diagnostic::error(
+                        codes::INVALID_NAME,
+                        format!("query path `{rel}` leaves the product's directory"),
+                    )
+                    .label(at, "not a path inside the product's directory")
+                    .help("name a `.sql` file next to product.toml, such as `query = \"orders.sql\"`"),
+                );
+                return None;
+            }
+            let full = if dir.is_empty() { rel.clone() } else { format!("{dir}/{rel}") };
+            let found = ids.get(&full).copied();
+            if found.is_none() {
+                let siblings: Vec<&str> = ids
+                    .keys()
+                    .filter_map(|p| p.strip_prefix(&format!("{dir}/")))
+                    .filter(|p| p.ends_with(".sql") && !p.contains('/'))
+                    .collect();
+                let mut d = Diagnostic::error(
+                    codes::MISSING_QUERY_FILE,
+                    format!("query file `{full}` of {what} does not exist"),
+                )
+                .label(at, "no such file next to product.toml");
+                d = match (did_you_mean(&rel, siblings.iter().copied()), missing_help) {
+                    (Some(m), _) => d.help(m),
+                    (None, Some(h)) => d.help(h),
+                    (None, None) => d.help(format!("create `{rel}` next to product.toml")),
+                };
+                diags_for_files.borrow_mut().push(d);
+            }
+            found
+        };
         let query_files = def
             .outputs
             .0
@@ -445,46 +610,31 @@ pub fn load_mesh(mut tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
             .map(|(name, out)| {
                 let query = out.get_ref().query.as_ref();
                 let rel = query.map_or_else(|| format!("{}.sql", name.get_ref()), |q| q.get_ref().clone());
-                if rel.starts_with('/') || rel.split('/').any(|p| p == ".." || p.is_empty()) {
-                    let at = query.map_or_else(|| span(file, name), |q| span(file, q));
-                    diags.push(
-                        Diagnostic::error(
-                            codes::INVALID_NAME,
-                            format!("query path `{rel}` leaves the product's directory"),
-                        )
-                        .label(at, "not a path inside the product's directory")
-                        .help("name a `.sql` file next to product.toml, such as `query = \"orders.sql\"`"),
-                    );
-                    return None;
-                }
-                let full = if dir.is_empty() { rel.clone() } else { format!("{dir}/{rel}") };
-                let found = ids.get(&full).copied();
-                if found.is_none() {
-                    let at = query.map_or_else(|| span(file, name), |q| span(file, q));
-                    let siblings: Vec<&str> = ids
-                        .keys()
-                        .filter_map(|p| p.strip_prefix(&format!("{dir}/")))
-                        .filter(|p| p.ends_with(".sql") && !p.contains('/'))
-                        .collect();
-                    let mut d = Diagnostic::error(
-                        codes::MISSING_QUERY_FILE,
-                        format!("query file `{full}` of output port `{}` does not exist", name.get_ref()),
+                let at = query.map_or_else(|| span(file, name), |q| span(file, q));
+                let help = query.is_none().then(|| {
+                    format!(
+                        "create `{rel}`, or name the query file with `query = \"...\"` in [outputs.{}]",
+                        name.get_ref()
                     )
-                    .label(at, "no such file next to product.toml");
-                    d = match did_you_mean(&rel, siblings.iter().copied()) {
-                        Some(m) => d.help(m),
-                        None if query.is_none() => d.help(format!(
-                            "create `{rel}`, or name the query file with `query = \"...\"` in [outputs.{}]",
-                            name.get_ref()
-                        )),
-                        None => d.help(format!("create `{rel}` next to product.toml")),
-                    };
-                    diags.push(d);
-                }
-                found
+                });
+                find(rel, at, help, &format!("output port `{}`", name.get_ref()))
             })
             .collect();
-        products.push(RawProduct { file, dir, def, query_files });
+        // The query files of custom checks, by (output, check) position.
+        let mut check_files = BTreeMap::new();
+        let tables = def.outputs.0.iter().map(|(n, o)| (n, o.get_ref().checks.as_ref()));
+        let tables = tables.chain(def.inputs.0.iter().map(|(n, i)| (n, i.get_ref().checks.as_ref())));
+        for (owner, checks) in tables {
+            for (ci, check) in checks.into_iter().flatten().enumerate() {
+                if let Some(q) = &check.get_ref().query {
+                    let found =
+                        find(q.get_ref().clone(), span(file, q), None, &format!("a check of `{}`", owner.get_ref()));
+                    check_files.insert((owner.get_ref().clone(), ci), found);
+                }
+            }
+        }
+        diags.append(&mut diags_for_files.borrow_mut());
+        products.push(RawProduct { file, dir, def, query_files, check_files });
     }
     (sources, RawMesh { mesh_file, mesh, products }, diags)
 }

@@ -8,10 +8,10 @@
 //! `<domain>.<name>` lives at `<bucket>/<domain>/<name>/`, each of its
 //! tables at `<bucket>/<domain>/<name>/<table>/`.
 
-use super::{port_table, Artifact, EmitProduct};
+use super::{ingest, port_table, quality, Artifact, EmitProduct};
 use crate::check::SchemaColumn;
-use crate::load::{Granularity, InputKind, Materialization, Strategy};
-use crate::resolve::{Column, Port};
+use crate::load::{FileFormat, Granularity, InputKind, Materialization, Strategy};
+use crate::resolve::{Column, FileInput, Ingest, Port};
 use crate::target::athena::Athena;
 use crate::target::Target;
 use crate::types::Type;
@@ -24,6 +24,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("job_table", include_str!("../../../stdlib/templates/athena/job_table.sql.j2")),
     ("job_incremental", include_str!("../../../stdlib/templates/athena/job_incremental.sql.j2")),
     ("checks", include_str!("../../../stdlib/templates/athena/checks.sql.j2")),
+    ("load_export", include_str!("../../../stdlib/templates/athena/load_export.sql.j2")),
 ];
 
 /// The templates, compiled once per process (every product renders them).
@@ -63,10 +64,10 @@ fn hive_name(plain: &str) -> String {
 }
 
 /// `'k' = 'v', ...` for DBPROPERTIES and TBLPROPERTIES.
-fn properties(athena: &Athena, pairs: &[(&str, String)]) -> String {
+fn properties<K: AsRef<str>>(athena: &Athena, pairs: &[(K, String)]) -> String {
     pairs
         .iter()
-        .map(|(k, v)| format!("{} = {}", athena.string_literal(k), athena.string_literal(v)))
+        .map(|(k, v)| format!("{} = {}", athena.string_literal(k.as_ref()), athena.string_literal(v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -161,8 +162,23 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
     let description = product.description.clone().unwrap_or_else(|| format!("Data product {}.", product.id));
 
     let mut tables = vec![];
-    // Landing tables of the product's own inputs: external tables over the
-    // Parquet files the team's export writes.
+    let mut views = vec![];
+    let mut artifacts = vec![];
+    let render = |name: &str, ctx: minijinja::Value| -> Result<String, String> {
+        env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| format!("template {name}: {e}"))
+    };
+    let iceberg = |athena: &Athena| {
+        properties(
+            athena,
+            &[
+                ("table_type", "ICEBERG".to_string()),
+                ("format", "parquet".to_string()),
+                ("write_compression", "zstd".to_string()),
+            ],
+        )
+    };
+    // The team's own inputs: where they are stored, the view the queries
+    // read, the load of an export and the input's checks.
     for (i, input) in product.inputs.iter().enumerate() {
         if input.kind == InputKind::Product {
             continue;
@@ -171,22 +187,118 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
             .description
             .clone()
             .unwrap_or_else(|| format!("{} input `{}` of {}", input.kind.name(), input.name, product.id));
-        let table = super::own_input_table(input);
-        tables.push(DdlTable {
-            comment: format!("-- Landing table of the {} input `{}`.", input.kind.name(), input.name),
-            name: hive_name(&p.inputs[i].plain),
-            external: true,
-            columns: declared_columns(athena, &input.columns, |_| Ok(()))?,
-            partition: None,
-            storage: Some("STORED AS PARQUET".into()),
-            location: lit(&format!("{location}{table}/")),
-            properties: properties(athena, &with(vec![("input", input.name.clone()), ("comment", about)])),
+        let storage_name = ingest::storage_table(input);
+        let storage = athena.physical(mesh, product, &storage_name)?;
+        let read = &p.inputs[i];
+        let day = |col: &str| format!("day({})", hive_ident(col));
+        match &input.ingest {
+            Ingest::Export { time_column } => {
+                let delivery_name = ingest::delivery_table(input);
+                let delivery = athena.physical(mesh, product, &delivery_name)?;
+                let delivered = &input.columns;
+                tables.push(DdlTable {
+                    comment: format!(
+                        "-- Export input `{}`: the latest delivery, Parquet files the exporter replaces.",
+                        input.name
+                    ),
+                    name: hive_name(&delivery.plain),
+                    external: true,
+                    columns: declared_columns(athena, delivered, |_| Ok(()))?,
+                    partition: None,
+                    storage: Some("STORED AS PARQUET".into()),
+                    location: lit(&format!("{location}{delivery_name}/")),
+                    properties: properties(
+                        athena,
+                        &with(vec![("input", input.name.clone()), ("comment", about.clone())]),
+                    ),
+                });
+                tables.push(DdlTable {
+                    comment: format!(
+                        "-- Export input `{}`: one snapshot per day, loaded from the delivery.",
+                        input.name
+                    ),
+                    name: hive_name(&storage.plain),
+                    external: false,
+                    columns: declared_columns(athena, &input.stored_columns(athena), |t| athena.iceberg_check(t))?,
+                    partition: Some(day(time_column)),
+                    storage: None,
+                    location: lit(&format!("{location}{storage_name}/")),
+                    properties: iceberg(athena),
+                });
+                let column_list = delivered.iter().map(|c| q(&c.name)).collect::<Vec<_>>().join(", ");
+                let load = render(
+                    "load_export",
+                    context! {
+                        product_file, product_id => product.id.clone(), input => input.name.clone(),
+                        delivery => delivery.quoted, snapshots => storage.quoted.clone(), time => q(time_column), column_list,
+                    },
+                )?;
+                artifacts.push(Artifact { path: format!("{dir}/loads/{}.sql", input.name), contents: load });
+            }
+            Ingest::File(file) => {
+                let stored: Vec<Column> = input
+                    .columns
+                    .iter()
+                    .filter(|c| !file.partitions.iter().any(|k| k.eq_ignore_ascii_case(&c.name)))
+                    .map(|c| Column { ty: ingest::raw_type(athena, file, c), ..c.clone() })
+                    .collect();
+                let mut props: Vec<(String, String)> =
+                    with(vec![("input", input.name.clone()), ("comment", about.clone())])
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect();
+                props.extend(file_properties(file, &input.columns));
+                tables.push(DdlTable {
+                    comment: format!("-- File input `{}`: an external table over {}.", input.name, file.uri),
+                    name: hive_name(&storage.plain),
+                    external: true,
+                    columns: declared_columns(athena, &stored, |_| Ok(()))?,
+                    partition: (!file.partitions.is_empty())
+                        .then(|| {
+                            file.partitions
+                                .iter()
+                                .filter_map(|k| input.columns.iter().find(|c| &c.name == k))
+                                .map(|c| Ok(format!("{} {}", hive_ident(&c.name), athena.hive_type(&c.ty)?)))
+                                .collect::<Result<Vec<_>, String>>()
+                                .map(|v| v.join(", "))
+                        })
+                        .transpose()?,
+                    storage: Some(file_storage(athena, file)),
+                    location: lit(file.prefix()),
+                    properties: iceberg(athena),
+                });
+            }
+            Ingest::Feed { event_time, .. } => {
+                tables.push(DdlTable {
+                    comment: format!("-- Feed input `{}`: the events as delivered, replays included.", input.name),
+                    name: hive_name(&storage.plain),
+                    external: false,
+                    columns: declared_columns(athena, &input.columns, |t| athena.iceberg_check(t))?,
+                    partition: Some(day(event_time)),
+                    storage: None,
+                    location: lit(&format!("{location}{storage_name}/")),
+                    properties: iceberg(athena),
+                });
+            }
+            Ingest::Port => {}
+        }
+        let view_about = match input.kind {
+            InputKind::Export => "the latest snapshot",
+            InputKind::File => "typed rows; rows that do not cast are left out and counted by its checks",
+            _ => "one row per event, replays removed",
+        };
+        views.push(ViewDef {
+            comment: format!("-- What the queries read as `{}`: {view_about}.", input.name),
+            name: read.quoted.clone(),
+            query: ingest::read_view(athena, input, &storage.quoted),
         });
+        let checks = ingest::input_checks(athena, input, &read.quoted, &storage.quoted, &|_| None);
+        if !checks.is_empty() {
+            let subject = format!("input `{}` of {}", input.name, product.id);
+            let text = render("checks", context! { product_file, subject, checks })?;
+            artifacts.push(Artifact { path: format!("{dir}/checks/inputs/{}.sql", input.name), contents: text });
+        }
     }
-    let mut artifacts = vec![];
-    let render = |name: &str, ctx: minijinja::Value| -> Result<String, String> {
-        env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| format!("template {name}: {e}"))
-    };
     for (oi, port) in product.outputs.iter().enumerate() {
         let table_name = port_table(port);
         let table = athena.physical(mesh, product, &table_name)?;
@@ -208,11 +320,6 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
             };
             // Athena takes no custom properties on Iceberg tables: the
             // port's metadata is in the manifest (and the database's properties).
-            let props = [
-                ("table_type", "ICEBERG".to_string()),
-                ("format", "parquet".to_string()),
-                ("write_compression", "zstd".to_string()),
-            ];
             tables.push(DdlTable {
                 comment: format!(
                     "-- Output port `{}`, version {} ({}): an Iceberg table.",
@@ -226,7 +333,7 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
                 partition: partition_expr(port, &schema),
                 storage: None,
                 location: lit(&format!("{location}{table_name}/")),
-                properties: properties(athena, &props),
+                properties: iceberg(athena),
             });
         }
         let query = p.rewritten_query(oi);
@@ -288,8 +395,20 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
         if let Some(tags) = lf_tag_assignments(p, oi, &schema, &database_plain, &table_name) {
             artifacts.push(Artifact { path: format!("{dir}/lakeformation/{}.json", port.key), contents: tags });
         }
-        if let Some(checks) = checks(athena, env, port, &port_id, &table.quoted, &product_file)? {
-            artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: checks });
+        let typed: Vec<(String, Type)> = schema.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
+        let subject = quality::Subject {
+            table: &table.quoted,
+            columns: &typed,
+            declared: port.columns.as_deref().unwrap_or_default(),
+            unique_key: &port.unique_key,
+            freshness: port.freshness.as_ref(),
+            freshness_table: None,
+            checks: &port.checks,
+        };
+        let checks = quality::checks(athena, &subject, &|_| None);
+        if !checks.is_empty() {
+            let text = render("checks", context! { product_file, subject => format!("port {port_id}"), checks })?;
+            artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: text });
         }
     }
     let ddl = render(
@@ -300,7 +419,7 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
             description => lit(&description),
             location_literal => lit(&location), location,
             properties => properties(athena, &base),
-            tables,
+            tables, views,
         },
     )?;
     artifacts.push(Artifact { path: format!("{dir}/ddl.sql"), contents: ddl });
@@ -389,19 +508,60 @@ fn partition_expr(port: &Port, schema: &[SchemaColumn]) -> Option<String> {
     })
 }
 
-fn checks(
-    athena: &Athena,
-    env: &Environment,
-    port: &Port,
-    port_id: &str,
-    table: &str,
-    product_file: &str,
-) -> Result<Option<String>, String> {
-    let Some((checks, unique)) = super::quality_checks(athena, port) else {
-        return Ok(None);
-    };
-    env.get_template("checks")
-        .and_then(|t| t.render(context! { product_file, port_id, table, checks, unique }))
-        .map(Some)
-        .map_err(|e| format!("template checks: {e}"))
+#[derive(Serialize)]
+struct ViewDef {
+    comment: String,
+    name: String,
+    query: String,
+}
+
+/// How the files of a file input are read: the SerDe and file format.
+fn file_storage(athena: &Athena, file: &FileInput) -> String {
+    let lit = |s: &str| athena.string_literal(s);
+    match file.format {
+        // OpenCSVSerde reads quoted fields (and every value as text).
+        FileFormat::Csv => format!(
+            "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'\nWITH SERDEPROPERTIES ('separatorChar' = {}, 'quoteChar' = {}, 'escapeChar' = '\\\\')\nSTORED AS TEXTFILE",
+            lit(&file.csv.delimiter),
+            lit(&file.csv.quote)
+        ),
+        FileFormat::Json => "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\nWITH SERDEPROPERTIES ('ignore.malformed.json' = 'true')\nSTORED AS TEXTFILE".to_string(),
+        FileFormat::Parquet => "STORED AS PARQUET".to_string(),
+        FileFormat::Avro => "STORED AS AVRO".to_string(),
+    }
+}
+
+/// TBLPROPERTIES of a file input: the CSV header, and partition projection
+/// for hive-style partition keys (no crawler, no MSCK REPAIR).
+fn file_properties(file: &FileInput, columns: &[Column]) -> Vec<(String, String)> {
+    let mut out = vec![];
+    if file.format == FileFormat::Csv && file.csv.header {
+        out.push(("skip.header.line.count".to_string(), "1".to_string()));
+    }
+    if file.partitions.is_empty() {
+        return out;
+    }
+    out.push(("projection.enabled".to_string(), "true".to_string()));
+    let mut template = file.prefix().to_string();
+    for key in &file.partitions {
+        let ty = columns.iter().find(|c| &c.name == key).map_or(Type::Unknown, |c| c.ty.clone());
+        let prop = |what: &str| format!("projection.{key}.{what}");
+        match ty {
+            Type::Date => {
+                out.push((prop("type"), "date".to_string()));
+                out.push((prop("format"), "yyyy-MM-dd".to_string()));
+                out.push((prop("range"), "NOW-3YEARS,NOW".to_string()));
+                out.push((prop("interval"), "1".to_string()));
+                out.push((prop("interval.unit"), "DAYS".to_string()));
+            }
+            Type::Int64 => {
+                out.push((prop("type"), "integer".to_string()));
+                out.push((prop("range"), "0,100000".to_string()));
+            }
+            _ => out.push((prop("type"), "injected".to_string())),
+        }
+        template.push_str(&format!("{key}=${{{key}}}/"));
+    }
+    out.push(("storage.location.template".to_string(), template));
+    out
 }

@@ -3,10 +3,10 @@
 //! Every identifier is quoted and every string escaped here, before a
 //! template sees it.
 
-use super::{port_table, Artifact, EmitProduct};
+use super::{ingest, port_table, quality, Artifact, EmitProduct};
 use crate::check::SchemaColumn;
-use crate::load::{Granularity, InputKind, Materialization, Strategy};
-use crate::resolve::{Column, Port};
+use crate::load::{FileFormat, Granularity, InputKind, Materialization, Strategy};
+use crate::resolve::{Column, FileInput, Ingest, Port};
 use crate::target::bigquery::BigQuery;
 use crate::target::Target;
 use crate::types::Type;
@@ -19,6 +19,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("job_table", include_str!("../../../stdlib/templates/bigquery/job_table.sql.j2")),
     ("job_incremental", include_str!("../../../stdlib/templates/bigquery/job_incremental.sql.j2")),
     ("checks", include_str!("../../../stdlib/templates/bigquery/checks.sql.j2")),
+    ("load_export", include_str!("../../../stdlib/templates/bigquery/load_export.sql.j2")),
 ];
 
 /// The templates, compiled once per process (every product renders them).
@@ -43,6 +44,8 @@ struct DdlTable {
     external: bool,
     columns: Vec<DdlColumn>,
     partition: Option<String>,
+    /// Hive partition keys of an external table (`dt DATE`).
+    partition_columns: Option<String>,
     cluster: Option<String>,
     options: Vec<String>,
 }
@@ -118,37 +121,134 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
     let description = product.description.clone().unwrap_or_else(|| format!("Data product {}.", product.id));
 
     let mut tables = vec![];
-    // Landing tables of the product's own inputs.
-    for (i, input) in product.inputs.iter().enumerate() {
-        if input.kind == InputKind::Product {
-            continue;
-        }
-        let columns = declared_columns(bq, &input.columns);
-        let about = input
-            .description
-            .clone()
-            .unwrap_or_else(|| format!("{} input `{}` of {}", input.kind.name(), input.name, product.id));
-        let options = vec![
-            format!("description = {}", lit(&about)),
-            format!("labels = [{}]", labels(&[("input", input.name.clone())])),
-        ];
-        // File drops become external tables with the ingestion issue; until
-        // then every own input lands in a table the team loads itself.
-        let external = false;
-        tables.push(DdlTable {
-            comment: format!("-- Landing table of the {} input `{}`.", input.kind.name(), input.name),
-            name: p.inputs[i].quoted.clone(),
-            external,
-            columns,
-            partition: None,
-            cluster: None,
-            options,
-        });
-    }
+    let mut views = vec![];
     let mut artifacts = vec![];
     let env_render = |name: &str, ctx: minijinja::Value| -> Result<String, String> {
         env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| format!("template {name}: {e}"))
     };
+    // The team's own inputs: where they are stored, the view the queries
+    // read, the load of an export and the input's checks.
+    for (i, input) in product.inputs.iter().enumerate() {
+        if input.kind == InputKind::Product {
+            continue;
+        }
+        let about = input
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("{} input `{}` of {}", input.kind.name(), input.name, product.id));
+        let storage = bq.physical(mesh, product, &ingest::storage_table(input))?;
+        let options = |what: &str| {
+            vec![
+                format!("description = {}", lit(&format!("{about} ({what})"))),
+                format!("labels = [{}]", labels(&[("input", input.name.clone())])),
+            ]
+        };
+        let read = &p.inputs[i];
+        match &input.ingest {
+            Ingest::Export { time_column } => {
+                let delivery = bq.physical(mesh, product, &ingest::delivery_table(input))?;
+                let delivered = &input.columns;
+                tables.push(DdlTable {
+                    comment: format!(
+                        "-- Export input `{}`: the latest delivery, replaced by the exporter.",
+                        input.name
+                    ),
+                    name: delivery.quoted.clone(),
+                    external: false,
+                    columns: landing_columns(bq, delivered),
+                    partition: None,
+                    partition_columns: None,
+                    cluster: None,
+                    options: options("the latest delivery"),
+                });
+                tables.push(DdlTable {
+                    comment: format!(
+                        "-- Export input `{}`: one snapshot per day, loaded from the delivery.",
+                        input.name
+                    ),
+                    name: storage.quoted.clone(),
+                    external: false,
+                    columns: landing_columns(bq, &input.stored_columns(bq)),
+                    partition: Some(format!("DATE({})", q(time_column))),
+                    partition_columns: None,
+                    cluster: None,
+                    options: options("daily snapshots"),
+                });
+                let column_list = delivered.iter().map(|c| q(&c.name)).collect::<Vec<_>>().join(", ");
+                let load = env_render(
+                    "load_export",
+                    context! {
+                        product_file, product_id => product.id.clone(), input => input.name.clone(),
+                        delivery => delivery.quoted, snapshots => storage.quoted.clone(), time => q(time_column), column_list,
+                    },
+                )?;
+                artifacts.push(Artifact { path: format!("{dir}/loads/{}.sql", input.name), contents: load });
+            }
+            Ingest::File(file) => {
+                let stored: Vec<Column> = input
+                    .columns
+                    .iter()
+                    .filter(|c| !file.partitions.iter().any(|k| k.eq_ignore_ascii_case(&c.name)))
+                    .map(|c| Column { ty: ingest::raw_type(bq, file, c), ..c.clone() })
+                    .collect();
+                let mut opts = file_options(bq, file);
+                opts.extend(options("the files as delivered"));
+                let partition_columns = (!file.partitions.is_empty()).then(|| {
+                    file.partitions
+                        .iter()
+                        .filter_map(|k| input.columns.iter().find(|c| &c.name == k))
+                        .map(|c| format!("{} {}", q(&c.name), bq.type_ddl(&c.ty)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                });
+                tables.push(DdlTable {
+                    comment: format!("-- File input `{}`: an external table over {}.", input.name, file.uri),
+                    name: storage.quoted.clone(),
+                    external: true,
+                    columns: landing_columns(bq, &stored),
+                    partition: None,
+                    partition_columns,
+                    cluster: None,
+                    options: opts,
+                });
+            }
+            Ingest::Feed { event_time, .. } => {
+                tables.push(DdlTable {
+                    comment: format!("-- Feed input `{}`: the events as delivered, replays included.", input.name),
+                    name: storage.quoted.clone(),
+                    external: false,
+                    columns: landing_columns(bq, &input.columns),
+                    partition: input.columns.iter().find(|c| c.name.eq_ignore_ascii_case(event_time)).map(
+                        |c| match c.ty {
+                            Type::Datetime => format!("DATETIME_TRUNC({}, DAY)", q(&c.name)),
+                            _ => format!("TIMESTAMP_TRUNC({}, DAY)", q(&c.name)),
+                        },
+                    ),
+                    partition_columns: None,
+                    cluster: None,
+                    options: options("all events"),
+                });
+            }
+            Ingest::Port => {}
+        }
+        let view_about = match input.kind {
+            InputKind::Export => "the latest snapshot",
+            InputKind::File => "typed rows; rows that do not cast are left out and counted by its checks",
+            _ => "one row per event, replays removed",
+        };
+        views.push(ViewDef {
+            comment: format!("-- What the queries read as `{}`: {view_about}.", input.name),
+            name: read.quoted.clone(),
+            options: options(view_about),
+            query: ingest::read_view(bq, input, &storage.quoted),
+        });
+        let checks = ingest::input_checks(bq, input, &read.quoted, &storage.quoted, &|_| None);
+        if !checks.is_empty() {
+            let subject = format!("input `{}` of {}", input.name, product.id);
+            let text = env_render("checks", context! { product_file, subject, checks })?;
+            artifacts.push(Artifact { path: format!("{dir}/checks/inputs/{}.sql", input.name), contents: text });
+        }
+    }
     for (oi, port) in product.outputs.iter().enumerate() {
         let table = bq.physical(mesh, product, &port_table(port))?;
         let schema = p.ports[oi].schema.clone().unwrap_or_default();
@@ -180,6 +280,7 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
                 name: table.quoted.clone(),
                 external: false,
                 columns,
+                partition_columns: None,
                 partition: partition_expr(bq, port, &schema),
                 cluster: (!port.cluster_by.is_empty())
                     .then(|| port.cluster_by.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ")),
@@ -240,8 +341,20 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             let schema_json = table_schema(bq, p, oi, &schema, mesh);
             artifacts.push(Artifact { path: format!("{dir}/schema/{}.json", port.key), contents: schema_json });
         }
-        if let Some(checks) = checks(bq, env, port, &port_id, &table.quoted, &product_file)? {
-            artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: checks });
+        let typed: Vec<(String, Type)> = schema.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
+        let subject = quality::Subject {
+            table: &table.quoted,
+            columns: &typed,
+            declared: port.columns.as_deref().unwrap_or_default(),
+            unique_key: &port.unique_key,
+            freshness: port.freshness.as_ref(),
+            freshness_table: None,
+            checks: &port.checks,
+        };
+        let checks = quality::checks(bq, &subject, &|_| None);
+        if !checks.is_empty() {
+            let text = env_render("checks", context! { product_file, subject => format!("port {port_id}"), checks })?;
+            artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: text });
         }
     }
     let ddl = env_render(
@@ -249,7 +362,7 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
         context! {
             product_file, product_id => product.id.clone(), dataset,
             location => mesh.bigquery.as_ref().and_then(|b| b.location.as_deref()).map(lit),
-            description => lit(&description), labels => labels(&[]), tables,
+            description => lit(&description), labels => labels(&[]), tables, views,
         },
     )?;
     artifacts.push(Artifact { path: format!("{dir}/ddl.sql"), contents: ddl });
@@ -336,6 +449,48 @@ fn declared_columns(bq: &BigQuery, cols: &[Column]) -> Vec<DdlColumn> {
         .collect()
 }
 
+#[derive(Serialize)]
+struct ViewDef {
+    comment: String,
+    name: String,
+    options: Vec<String>,
+    query: String,
+}
+
+/// Columns of a table that stores an input: nullable, so that a bad row
+/// lands and its check counts it instead of failing the load.
+fn landing_columns(bq: &BigQuery, cols: &[Column]) -> Vec<DdlColumn> {
+    let mut out = declared_columns(bq, cols);
+    out.iter_mut().for_each(|c| c.not_null = false);
+    out
+}
+
+/// The OPTIONS of an external table over a file input's files.
+fn file_options(bq: &BigQuery, file: &FileInput) -> Vec<String> {
+    let lit = |s: &str| bq.string_literal(s);
+    let format = match file.format {
+        FileFormat::Csv => "CSV",
+        FileFormat::Json => "NEWLINE_DELIMITED_JSON",
+        FileFormat::Parquet => "PARQUET",
+        FileFormat::Avro => "AVRO",
+    };
+    let mut out = vec![format!("format = {}", lit(format)), format!("uris = [{}]", lit(&file.uri))];
+    if file.format == FileFormat::Csv {
+        out.push(format!("skip_leading_rows = {}", u8::from(file.csv.header)));
+        out.push(format!("field_delimiter = {}", lit(&file.csv.delimiter)));
+        out.push(format!("quote = {}", lit(&file.csv.quote)));
+        out.push(format!("null_marker = {}", lit(&file.csv.null)));
+        out.push("allow_quoted_newlines = TRUE".into());
+    }
+    if file.format == FileFormat::Json {
+        out.push("ignore_unknown_values = TRUE".into());
+    }
+    if !file.partitions.is_empty() {
+        out.push(format!("hive_partition_uri_prefix = {}", lit(file.prefix())));
+    }
+    out
+}
+
 /// The SELECT item that feeds a column: a CAST where the query's type is
 /// not exactly the column's (a parameterized or wider declared type).
 fn select_item(bq: &BigQuery, c: &SchemaColumn, inferred: &[SchemaColumn]) -> String {
@@ -361,21 +516,4 @@ fn partition_expr(bq: &BigQuery, port: &Port, schema: &[SchemaColumn]) -> Option
         (Type::Datetime, g) => format!("DATETIME_TRUNC({name}, {})", g.unwrap_or(Granularity::Day).name()),
         _ => name,
     })
-}
-
-fn checks(
-    bq: &BigQuery,
-    env: &Environment,
-    port: &Port,
-    port_id: &str,
-    table: &str,
-    product_file: &str,
-) -> Result<Option<String>, String> {
-    let Some((checks, unique)) = super::quality_checks(bq, port) else {
-        return Ok(None);
-    };
-    env.get_template("checks")
-        .and_then(|t| t.render(context! { product_file, port_id, table, checks, unique }))
-        .map(Some)
-        .map_err(|e| format!("template checks: {e}"))
 }

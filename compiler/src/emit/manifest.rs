@@ -43,6 +43,16 @@ struct InputEntry<'a> {
     physical: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     columns: Option<Vec<ColumnEntry>>,
+    /// The tables behind an own input's `physical` view.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    stored: Vec<StoredEntry>,
+}
+
+#[derive(Serialize)]
+struct StoredEntry {
+    role: &'static str,
+    physical: String,
+    columns: Vec<ColumnEntry>,
 }
 
 #[derive(Serialize)]
@@ -132,6 +142,16 @@ fn ref_entry<'a>(mesh: &'a Mesh, r: &ColumnRef, deidentified: bool) -> RefEntry<
     }
 }
 
+fn column_entry_of(target: &dyn crate::target::Target, c: &crate::resolve::Column) -> ColumnEntry {
+    ColumnEntry {
+        name: c.name.clone(),
+        ty: target.type_name(&c.ty),
+        nullable: !c.required,
+        classification: c.classification.clone(),
+        description: c.description.clone(),
+    }
+}
+
 fn column_entry<'a>(mesh: &'a Mesh, c: &ColumnLineage) -> ColumnLineageEntry<'a> {
     ColumnLineageEntry {
         column: ref_entry(mesh, &ColumnRef::Port { product: c.product, port: c.port, column: c.column.clone() }, false),
@@ -175,6 +195,7 @@ pub fn manifest(
                         version: Some(version),
                         physical: Some(target.physical(mesh, up, &port_table(&up.outputs[port]))?.plain),
                         columns: None,
+                        stored: vec![],
                     }
                 }
                 _ => InputEntry {
@@ -184,19 +205,17 @@ pub fn manifest(
                     port: None,
                     version: None,
                     physical: Some(target.physical(mesh, p, &own_input_table(input))?.plain),
-                    columns: Some(
-                        input
-                            .columns
-                            .iter()
-                            .map(|c| ColumnEntry {
-                                name: c.name.clone(),
-                                ty: target.type_name(&c.ty),
-                                nullable: !c.required,
-                                classification: c.classification.clone(),
-                                description: c.description.clone(),
+                    columns: Some(input.columns.iter().map(|c| column_entry_of(target, c)).collect()),
+                    stored: super::ingest::stored_tables(target, input)
+                        .into_iter()
+                        .map(|(role, table, columns)| {
+                            Ok(StoredEntry {
+                                role,
+                                physical: target.physical(mesh, p, &table)?.plain,
+                                columns: columns.iter().map(|c| column_entry_of(target, c)).collect(),
                             })
-                            .collect(),
-                    ),
+                        })
+                        .collect::<Result<_, String>>()?,
                 },
             };
             inputs.push(entry);
@@ -232,7 +251,7 @@ pub fn manifest(
                 columns,
                 job: format!("{}/{}__{}/jobs/{}.sql", target.kind().name(), p.domain, p.name, o.key),
                 schedule: o.schedule.as_deref(),
-                freshness: o.freshness.as_deref(),
+                freshness: o.freshness.as_ref().map(|f| f.text.as_str()),
                 unique_key: &o.unique_key,
                 partition_by: o.partition.as_ref().map(|p| match p.granularity {
                     Some(g) => format!("{}:{}", p.column, g.name().to_ascii_lowercase()),

@@ -8,7 +8,9 @@
 pub mod athena;
 pub mod bigquery;
 pub mod graph;
+pub mod ingest;
 mod manifest;
+pub mod quality;
 
 use crate::check::{CheckedMesh, CheckedPort, SchemaColumn};
 use crate::lineage::MeshLineage;
@@ -197,84 +199,4 @@ fn lineage_mermaid(mesh: &Mesh) -> String {
         out.push_str(&format!("  {} --> {}\n", node(a.0 as usize), node(b.0 as usize)));
     }
     out
-}
-
-/// One quality check of a port: a condition that marks a violating row.
-#[derive(serde::Serialize)]
-pub struct Check {
-    pub name: String,
-    /// The name as a string literal of the target.
-    pub label: String,
-    pub about: String,
-    pub condition: String,
-}
-
-/// A uniqueness check: the columns whose values must not repeat.
-#[derive(serde::Serialize)]
-pub struct UniqueCheck {
-    pub name: String,
-    pub label: String,
-    pub about: String,
-    pub columns: String,
-}
-
-/// The quality checks of a port's contract (required, accepted values,
-/// unique columns, the unique key), spelled in the target's SQL; None for
-/// a port without a contract or without rules.
-pub fn quality_checks(target: &dyn Target, port: &crate::resolve::Port) -> Option<(Vec<Check>, Vec<UniqueCheck>)> {
-    let cols = port.columns.as_ref()?;
-    let q = |s: &str| target.quote_ident(s);
-    let lit = |s: &str| target.string_literal(s);
-    let check = |name: String, about: String, condition: String| Check { label: lit(&name), name, about, condition };
-    let mut list = vec![];
-    let mut unique = vec![];
-    for c in cols {
-        if c.required {
-            list.push(check(
-                format!("{}_not_null", c.name),
-                format!("`{}` is required", c.name),
-                format!("{} IS NULL", q(&c.name)),
-            ));
-        }
-        if !c.accepted_values.is_empty() {
-            let values: Vec<String> = c
-                .accepted_values
-                .iter()
-                .map(|v| match v {
-                    toml::Value::String(s) => lit(s),
-                    toml::Value::Integer(i) => i.to_string(),
-                    toml::Value::Float(f) => f.to_string(),
-                    toml::Value::Boolean(b) => b.to_string().to_ascii_uppercase(),
-                    other => lit(&other.to_string()),
-                })
-                .collect();
-            list.push(check(
-                format!("{}_accepted_values", c.name),
-                format!("`{}` is one of the accepted values", c.name),
-                format!("{} NOT IN ({})", q(&c.name), values.join(", ")),
-            ));
-        }
-        if c.unique {
-            let name = format!("{}_unique", c.name);
-            unique.push(UniqueCheck {
-                label: lit(&name),
-                name,
-                about: format!("`{}` is unique", c.name),
-                columns: q(&c.name),
-            });
-        }
-    }
-    // A one-column key already checked as a `unique` column needs no second check.
-    let key_checked =
-        port.unique_key.len() == 1 && cols.iter().any(|c| c.unique && c.name.eq_ignore_ascii_case(&port.unique_key[0]));
-    if !port.unique_key.is_empty() && !key_checked {
-        let name = format!("unique_key_{}", port.unique_key.join("_"));
-        unique.push(UniqueCheck {
-            label: lit(&name),
-            name,
-            about: format!("the unique key ({}) has no duplicates", port.unique_key.join(", ")),
-            columns: port.unique_key.iter().map(|k| q(k)).collect::<Vec<_>>().join(", "),
-        });
-    }
-    (!list.is_empty() || !unique.is_empty()).then_some((list, unique))
 }

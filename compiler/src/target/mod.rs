@@ -85,17 +85,18 @@ pub trait Target: Sync + Send {
 /// The tables a target creates for a product.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Table {
-    /// The table of an output port (Iceberg on Athena).
+    /// A table dpc writes: an output port's, an export's snapshots, a
+    /// feed's events (Iceberg on Athena).
     Output,
-    /// The table an own input lands in (an external table on Athena).
+    /// A table over files as delivered (an external table on Athena).
     Landing,
 }
 
 impl Table {
     pub fn name(self) -> &'static str {
         match self {
-            Table::Output => "output port's",
-            Table::Landing => "landing",
+            Table::Output => "stored",
+            Table::Landing => "external",
         }
     }
 }

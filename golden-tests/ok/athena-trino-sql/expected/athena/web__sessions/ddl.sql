@@ -8,8 +8,8 @@ COMMENT 'Web sessions built from the click stream.'
 LOCATION 's3://web-data-products/web/sessions/'
 WITH DBPROPERTIES ('managed_by' = 'dpc', 'domain' = 'web', 'product' = 'sessions', 'owner' = 'web-analytics@acme.example');
 
--- Landing table of the export input `events`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `web__sessions`.`export__events` (
+-- Export input `events`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `web__sessions`.`export__events__delivery` (
   `event_id` string,
   `session_id` string,
   `user_id` bigint,
@@ -23,8 +23,27 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `web__sessions`.`export__events` (
   `device` struct<category:string,os:string,is_mobile:boolean>
 )
 STORED AS PARQUET
-LOCATION 's3://web-data-products/web/sessions/export__events/'
+LOCATION 's3://web-data-products/web/sessions/export__events__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'web', 'product' = 'sessions', 'owner' = 'web-analytics@acme.example', 'input' = 'events', 'comment' = 'Click-stream events, one row per event.');
+
+-- Export input `events`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `web__sessions`.`export__events__snapshots` (
+  `event_id` string,
+  `session_id` string,
+  `user_id` bigint,
+  `event_time` timestamp,
+  `event_name` string,
+  `page_url` string,
+  `payload` string COMMENT 'The event''s JSON payload, as text.',
+  `properties` map<string,string>,
+  `items` array<struct<sku:string,quantity:int,price:decimal(10,2)>>,
+  `tags` array<string>,
+  `device` struct<category:string,os:string,is_mobile:boolean>,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://web-data-products/web/sessions/export__events__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
 
 -- Output port `sessions`, version 1 (table): an Iceberg table.
 CREATE TABLE IF NOT EXISTS `web__sessions`.`sessions_v1` (
@@ -72,3 +91,9 @@ CREATE TABLE IF NOT EXISTS `web__sessions`.`daily_v1` (
 )
 LOCATION 's3://web-data-products/web/sessions/daily_v1/'
 TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- What the queries read as `events`: the latest snapshot.
+CREATE OR REPLACE VIEW "web__sessions"."export__events" AS
+SELECT "event_id", "session_id", "user_id", "event_time", "event_name", "page_url", "payload", "properties", "items", "tags", "device"
+FROM "web__sessions"."export__events__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "web__sessions"."export__events__snapshots");

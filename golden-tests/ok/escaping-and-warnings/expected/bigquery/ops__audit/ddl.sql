@@ -9,17 +9,33 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'ops'), ('product', 'audit'), ('owner', 'o_brien__ops_acme_example_')]
 );
 
--- Landing table of the export input `events`.
-CREATE TABLE IF NOT EXISTS `acme-data`.`ops__audit`.`export__events` (
-  `event_id` STRING NOT NULL OPTIONS (description = 'Id with a quote: \''),
+-- Export input `events`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `acme-data`.`ops__audit`.`export__events__delivery` (
+  `event_id` STRING OPTIONS (description = 'Id with a quote: \''),
   `actor` STRING,
-  `at` TIMESTAMP NOT NULL,
+  `at` TIMESTAMP,
   `payload` JSON,
   `tags` ARRAY<STRING>,
   `geo` STRUCT<`lat` FLOAT64, `lon` FLOAT64>
 )
 OPTIONS (
-  description = 'Raw events; don\'t trust `actor`.',
+  description = 'Raw events; don\'t trust `actor`. (the latest delivery)',
+  labels = [('managed_by', 'dpc'), ('domain', 'ops'), ('product', 'audit'), ('owner', 'o_brien__ops_acme_example_'), ('input', 'events')]
+);
+
+-- Export input `events`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `acme-data`.`ops__audit`.`export__events__snapshots` (
+  `event_id` STRING OPTIONS (description = 'Id with a quote: \''),
+  `actor` STRING,
+  `at` TIMESTAMP,
+  `payload` JSON,
+  `tags` ARRAY<STRING>,
+  `geo` STRUCT<`lat` FLOAT64, `lon` FLOAT64>,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'Raw events; don\'t trust `actor`. (daily snapshots)',
   labels = [('managed_by', 'dpc'), ('domain', 'ops'), ('product', 'audit'), ('owner', 'o_brien__ops_acme_example_'), ('input', 'events')]
 );
 
@@ -39,3 +55,14 @@ OPTIONS (
   description = 'Line one.\nLine two with a tab:\there; and a \\ backslash.',
   labels = [('managed_by', 'dpc'), ('domain', 'ops'), ('product', 'audit'), ('owner', 'o_brien__ops_acme_example_'), ('port', 'audit_log'), ('version', 'v2')]
 );
+
+-- What the queries read as `events`: the latest snapshot.
+CREATE OR REPLACE VIEW `acme-data`.`ops__audit`.`export__events`
+OPTIONS (
+  description = 'Raw events; don\'t trust `actor`. (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'ops'), ('product', 'audit'), ('owner', 'o_brien__ops_acme_example_'), ('input', 'events')]
+)
+AS
+SELECT `event_id`, `actor`, `at`, `payload`, `tags`, `geo`
+FROM `acme-data`.`ops__audit`.`export__events__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `acme-data`.`ops__audit`.`export__events__snapshots`);

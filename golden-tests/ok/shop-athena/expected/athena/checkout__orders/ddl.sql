@@ -8,8 +8,8 @@ COMMENT 'Orders placed in the web shop and their line items, from the checkout s
 LOCATION 's3://shop-data-products/checkout/orders/'
 WITH DBPROPERTIES ('managed_by' = 'dpc', 'domain' = 'checkout', 'product' = 'orders', 'owner' = 'checkout-team@shop.example');
 
--- Landing table of the export input `shop_orders`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `checkout__orders`.`export__shop_orders` (
+-- Export input `shop_orders`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `checkout__orders`.`export__shop_orders__delivery` (
   `order_id` string,
   `customer_id` string,
   `customer_email` string COMMENT 'E-mail typed at checkout (guests too).',
@@ -25,11 +25,32 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `checkout__orders`.`export__shop_orders` (
   `is_test` boolean
 )
 STORED AS PARQUET
-LOCATION 's3://shop-data-products/checkout/orders/export__shop_orders/'
+LOCATION 's3://shop-data-products/checkout/orders/export__shop_orders__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'checkout', 'product' = 'orders', 'owner' = 'checkout-team@shop.example', 'input' = 'shop_orders', 'comment' = 'export input `shop_orders` of checkout.orders');
 
--- Landing table of the export input `shop_order_lines`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `checkout__orders`.`export__shop_order_lines` (
+-- Export input `shop_orders`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `checkout__orders`.`export__shop_orders__snapshots` (
+  `order_id` string,
+  `customer_id` string,
+  `customer_email` string COMMENT 'E-mail typed at checkout (guests too).',
+  `status` string,
+  `created_at` timestamp,
+  `updated_at` timestamp,
+  `shipping_country` string COMMENT 'ISO 3166-1 alpha-2, as typed; may be lower case.',
+  `currency` string,
+  `subtotal` decimal(12,2),
+  `shipping_fee` decimal(12,2),
+  `discount_total` decimal(12,2),
+  `voucher_code` string,
+  `is_test` boolean,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://shop-data-products/checkout/orders/export__shop_orders__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- Export input `shop_order_lines`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `checkout__orders`.`export__shop_order_lines__delivery` (
   `order_id` string,
   `line_no` bigint,
   `sku` string,
@@ -41,8 +62,25 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `checkout__orders`.`export__shop_order_lines
   `created_at` timestamp
 )
 STORED AS PARQUET
-LOCATION 's3://shop-data-products/checkout/orders/export__shop_order_lines/'
+LOCATION 's3://shop-data-products/checkout/orders/export__shop_order_lines__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'checkout', 'product' = 'orders', 'owner' = 'checkout-team@shop.example', 'input' = 'shop_order_lines', 'comment' = 'export input `shop_order_lines` of checkout.orders');
+
+-- Export input `shop_order_lines`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `checkout__orders`.`export__shop_order_lines__snapshots` (
+  `order_id` string,
+  `line_no` bigint,
+  `sku` string,
+  `product_name` string,
+  `category` string,
+  `quantity` bigint,
+  `unit_price` decimal(12,2),
+  `discount` decimal(12,2),
+  `created_at` timestamp,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://shop-data-products/checkout/orders/export__shop_order_lines__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
 
 -- Output port `orders`, version 1 (incremental): an Iceberg table.
 CREATE TABLE IF NOT EXISTS `checkout__orders`.`orders_v1` (
@@ -81,3 +119,15 @@ CREATE TABLE IF NOT EXISTS `checkout__orders`.`order_items_v1` (
 PARTITIONED BY (day(`ordered_on`))
 LOCATION 's3://shop-data-products/checkout/orders/order_items_v1/'
 TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- What the queries read as `shop_orders`: the latest snapshot.
+CREATE OR REPLACE VIEW "checkout__orders"."export__shop_orders" AS
+SELECT "order_id", "customer_id", "customer_email", "status", "created_at", "updated_at", "shipping_country", "currency", "subtotal", "shipping_fee", "discount_total", "voucher_code", "is_test"
+FROM "checkout__orders"."export__shop_orders__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "checkout__orders"."export__shop_orders__snapshots");
+
+-- What the queries read as `shop_order_lines`: the latest snapshot.
+CREATE OR REPLACE VIEW "checkout__orders"."export__shop_order_lines" AS
+SELECT "order_id", "line_no", "sku", "product_name", "category", "quantity", "unit_price", "discount", "created_at"
+FROM "checkout__orders"."export__shop_order_lines__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "checkout__orders"."export__shop_order_lines__snapshots");

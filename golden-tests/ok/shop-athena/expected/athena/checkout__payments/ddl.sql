@@ -8,8 +8,8 @@ COMMENT 'Payments captured and refunded by our payment service provider (PSP), m
 LOCATION 's3://shop-data-products/checkout/payments/'
 WITH DBPROPERTIES ('managed_by' = 'dpc', 'domain' = 'checkout', 'product' = 'payments', 'owner' = 'checkout-team@shop.example');
 
--- Landing table of the export input `psp_transactions`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `checkout__payments`.`export__psp_transactions` (
+-- Export input `psp_transactions`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `checkout__payments`.`export__psp_transactions__delivery` (
   `transaction_id` string,
   `merchant_reference` string COMMENT 'Our order id, when the PSP could match one.',
   `attempt` bigint,
@@ -21,8 +21,25 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `checkout__payments`.`export__psp_transactio
   `is_refund` boolean
 )
 STORED AS PARQUET
-LOCATION 's3://shop-data-products/checkout/payments/export__psp_transactions/'
+LOCATION 's3://shop-data-products/checkout/payments/export__psp_transactions__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'checkout', 'product' = 'payments', 'owner' = 'checkout-team@shop.example', 'input' = 'psp_transactions', 'comment' = 'export input `psp_transactions` of checkout.payments');
+
+-- Export input `psp_transactions`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `checkout__payments`.`export__psp_transactions__snapshots` (
+  `transaction_id` string,
+  `merchant_reference` string COMMENT 'Our order id, when the PSP could match one.',
+  `attempt` bigint,
+  `method` string,
+  `result_code` string,
+  `amount_minor` bigint COMMENT 'Amount in minor units (cents).',
+  `currency` string,
+  `event_time` timestamp,
+  `is_refund` boolean,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://shop-data-products/checkout/payments/export__psp_transactions__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
 
 -- Output port `payments`, version 1 (incremental): an Iceberg table.
 CREATE TABLE IF NOT EXISTS `checkout__payments`.`payments_v1` (
@@ -41,3 +58,9 @@ CREATE TABLE IF NOT EXISTS `checkout__payments`.`payments_v1` (
 PARTITIONED BY (day(`captured_at`))
 LOCATION 's3://shop-data-products/checkout/payments/payments_v1/'
 TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- What the queries read as `psp_transactions`: the latest snapshot.
+CREATE OR REPLACE VIEW "checkout__payments"."export__psp_transactions" AS
+SELECT "transaction_id", "merchant_reference", "attempt", "method", "result_code", "amount_minor", "currency", "event_time", "is_refund"
+FROM "checkout__payments"."export__psp_transactions__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "checkout__payments"."export__psp_transactions__snapshots");

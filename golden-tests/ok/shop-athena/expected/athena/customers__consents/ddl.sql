@@ -8,8 +8,8 @@ COMMENT 'What each customer has agreed to (GDPR consents), as of the last change
 LOCATION 's3://shop-data-products/customers/consents/'
 WITH DBPROPERTIES ('managed_by' = 'dpc', 'domain' = 'customers', 'product' = 'consents', 'owner' = 'customer-team@shop.example');
 
--- Landing table of the export input `consent_log`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `customers__consents`.`export__consent_log` (
+-- Export input `consent_log`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `customers__consents`.`export__consent_log__delivery` (
   `account_id` string,
   `purpose` string COMMENT 'newsletter, personalisation or third_party.',
   `granted` boolean COMMENT 'true for a grant, false for a revocation.',
@@ -17,5 +17,24 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `customers__consents`.`export__consent_log` 
   `source` string COMMENT 'Where the customer clicked: web, app, support.'
 )
 STORED AS PARQUET
-LOCATION 's3://shop-data-products/customers/consents/export__consent_log/'
+LOCATION 's3://shop-data-products/customers/consents/export__consent_log__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'customers', 'product' = 'consents', 'owner' = 'customer-team@shop.example', 'input' = 'consent_log', 'comment' = 'export input `consent_log` of customers.consents');
+
+-- Export input `consent_log`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `customers__consents`.`export__consent_log__snapshots` (
+  `account_id` string,
+  `purpose` string COMMENT 'newsletter, personalisation or third_party.',
+  `granted` boolean COMMENT 'true for a grant, false for a revocation.',
+  `recorded_at` timestamp,
+  `source` string COMMENT 'Where the customer clicked: web, app, support.',
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://shop-data-products/customers/consents/export__consent_log__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- What the queries read as `consent_log`: the latest snapshot.
+CREATE OR REPLACE VIEW "customers__consents"."export__consent_log" AS
+SELECT "account_id", "purpose", "granted", "recorded_at", "source"
+FROM "customers__consents"."export__consent_log__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "customers__consents"."export__consent_log__snapshots");

@@ -8,8 +8,8 @@ COMMENT 'Customer accounts: who our customers are and how to reach them.'
 LOCATION 's3://shop-data-products/customers/profiles/'
 WITH DBPROPERTIES ('managed_by' = 'dpc', 'domain' = 'customers', 'product' = 'profiles', 'owner' = 'customer-team@shop.example');
 
--- Landing table of the export input `accounts`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `customers__profiles`.`export__accounts` (
+-- Export input `accounts`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `customers__profiles`.`export__accounts__delivery` (
   `account_id` string,
   `email` string,
   `first_name` string,
@@ -24,19 +24,51 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `customers__profiles`.`export__accounts` (
   `updated_at` timestamp
 )
 STORED AS PARQUET
-LOCATION 's3://shop-data-products/customers/profiles/export__accounts/'
+LOCATION 's3://shop-data-products/customers/profiles/export__accounts__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'customers', 'product' = 'profiles', 'owner' = 'customer-team@shop.example', 'input' = 'accounts', 'comment' = 'export input `accounts` of customers.profiles');
 
--- Landing table of the export input `loyalty_members`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `customers__profiles`.`export__loyalty_members` (
+-- Export input `accounts`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `customers__profiles`.`export__accounts__snapshots` (
+  `account_id` string,
+  `email` string,
+  `first_name` string,
+  `last_name` string,
+  `phone` string,
+  `birth_date` date,
+  `country_code` string,
+  `preferred_language` string,
+  `signup_at` timestamp,
+  `signup_channel` string,
+  `is_deleted` boolean,
+  `updated_at` timestamp,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://shop-data-products/customers/profiles/export__accounts__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- Export input `loyalty_members`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `customers__profiles`.`export__loyalty_members__delivery` (
   `account_id` string,
   `tier` string,
   `points_balance` string,
   `joined_on` date
 )
 STORED AS PARQUET
-LOCATION 's3://shop-data-products/customers/profiles/export__loyalty_members/'
+LOCATION 's3://shop-data-products/customers/profiles/export__loyalty_members__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'customers', 'product' = 'profiles', 'owner' = 'customer-team@shop.example', 'input' = 'loyalty_members', 'comment' = 'export input `loyalty_members` of customers.profiles');
+
+-- Export input `loyalty_members`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `customers__profiles`.`export__loyalty_members__snapshots` (
+  `account_id` string,
+  `tier` string,
+  `points_balance` string,
+  `joined_on` date,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://shop-data-products/customers/profiles/export__loyalty_members__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
 
 -- Output port `profiles`, version 1 (table): an Iceberg table.
 CREATE TABLE IF NOT EXISTS `customers__profiles`.`profiles_v1` (
@@ -58,3 +90,15 @@ CREATE TABLE IF NOT EXISTS `customers__profiles`.`profiles_v1` (
 )
 LOCATION 's3://shop-data-products/customers/profiles/profiles_v1/'
 TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- What the queries read as `accounts`: the latest snapshot.
+CREATE OR REPLACE VIEW "customers__profiles"."export__accounts" AS
+SELECT "account_id", "email", "first_name", "last_name", "phone", "birth_date", "country_code", "preferred_language", "signup_at", "signup_channel", "is_deleted", "updated_at"
+FROM "customers__profiles"."export__accounts__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "customers__profiles"."export__accounts__snapshots");
+
+-- What the queries read as `loyalty_members`: the latest snapshot.
+CREATE OR REPLACE VIEW "customers__profiles"."export__loyalty_members" AS
+SELECT "account_id", "tier", "points_balance", "joined_on"
+FROM "customers__profiles"."export__loyalty_members__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "customers__profiles"."export__loyalty_members__snapshots");

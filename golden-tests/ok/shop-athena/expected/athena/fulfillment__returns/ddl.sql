@@ -8,8 +8,8 @@ COMMENT 'Returned items (RMAs) registered by the warehouse, with the refund they
 LOCATION 's3://shop-data-products/fulfillment/returns/'
 WITH DBPROPERTIES ('managed_by' = 'dpc', 'domain' = 'fulfillment', 'product' = 'returns', 'owner' = 'fulfillment-team@shop.example');
 
--- Landing table of the export input `rma_requests`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `fulfillment__returns`.`export__rma_requests` (
+-- Export input `rma_requests`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `fulfillment__returns`.`export__rma_requests__delivery` (
   `rma_id` string,
   `parcel_id` string,
   `sku` string,
@@ -20,8 +20,24 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `fulfillment__returns`.`export__rma_requests
   `refund_approved` boolean
 )
 STORED AS PARQUET
-LOCATION 's3://shop-data-products/fulfillment/returns/export__rma_requests/'
+LOCATION 's3://shop-data-products/fulfillment/returns/export__rma_requests__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'fulfillment', 'product' = 'returns', 'owner' = 'fulfillment-team@shop.example', 'input' = 'rma_requests', 'comment' = 'export input `rma_requests` of fulfillment.returns');
+
+-- Export input `rma_requests`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `fulfillment__returns`.`export__rma_requests__snapshots` (
+  `rma_id` string,
+  `parcel_id` string,
+  `sku` string,
+  `quantity` bigint,
+  `reason_code` string COMMENT 'DMG, WSZ, NLD, CHG or free text from old clients.',
+  `requested_at` timestamp,
+  `received_at` timestamp,
+  `refund_approved` boolean,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://shop-data-products/fulfillment/returns/export__rma_requests__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
 
 -- Output port `returns`, version 1 (incremental): an Iceberg table.
 CREATE TABLE IF NOT EXISTS `fulfillment__returns`.`returns_v1` (
@@ -41,3 +57,9 @@ CREATE TABLE IF NOT EXISTS `fulfillment__returns`.`returns_v1` (
 PARTITIONED BY (day(`requested_on`))
 LOCATION 's3://shop-data-products/fulfillment/returns/returns_v1/'
 TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- What the queries read as `rma_requests`: the latest snapshot.
+CREATE OR REPLACE VIEW "fulfillment__returns"."export__rma_requests" AS
+SELECT "rma_id", "parcel_id", "sku", "quantity", "reason_code", "requested_at", "received_at", "refund_approved"
+FROM "fulfillment__returns"."export__rma_requests__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "fulfillment__returns"."export__rma_requests__snapshots");

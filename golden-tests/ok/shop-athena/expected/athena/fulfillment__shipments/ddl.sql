@@ -8,16 +8,28 @@ COMMENT 'Shipments handed over to carriers.'
 LOCATION 's3://shop-data-products/fulfillment/shipments/'
 WITH DBPROPERTIES ('managed_by' = 'dpc', 'domain' = 'fulfillment', 'product' = 'shipments', 'owner' = 'fulfillment-team@shop.example');
 
--- Landing table of the export input `parcels`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `fulfillment__shipments`.`export__parcels` (
+-- Export input `parcels`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `fulfillment__shipments`.`export__parcels__delivery` (
   `parcel_id` string,
   `order_id` string,
   `carrier` string,
   `handed_over` timestamp
 )
 STORED AS PARQUET
-LOCATION 's3://shop-data-products/fulfillment/shipments/export__parcels/'
+LOCATION 's3://shop-data-products/fulfillment/shipments/export__parcels__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'fulfillment', 'product' = 'shipments', 'owner' = 'fulfillment-team@shop.example', 'input' = 'parcels', 'comment' = 'export input `parcels` of fulfillment.shipments');
+
+-- Export input `parcels`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `fulfillment__shipments`.`export__parcels__snapshots` (
+  `parcel_id` string,
+  `order_id` string,
+  `carrier` string,
+  `handed_over` timestamp,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://shop-data-products/fulfillment/shipments/export__parcels__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
 
 -- Output port `shipments`, version 1 (incremental): an Iceberg table.
 CREATE TABLE IF NOT EXISTS `fulfillment__shipments`.`shipments_v1` (
@@ -30,3 +42,9 @@ CREATE TABLE IF NOT EXISTS `fulfillment__shipments`.`shipments_v1` (
 PARTITIONED BY (day(`shipped_on`))
 LOCATION 's3://shop-data-products/fulfillment/shipments/shipments_v1/'
 TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- What the queries read as `parcels`: the latest snapshot.
+CREATE OR REPLACE VIEW "fulfillment__shipments"."export__parcels" AS
+SELECT "parcel_id", "order_id", "carrier", "handed_over"
+FROM "fulfillment__shipments"."export__parcels__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "fulfillment__shipments"."export__parcels__snapshots");

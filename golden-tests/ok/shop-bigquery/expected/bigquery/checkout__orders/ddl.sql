@@ -9,41 +9,83 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'orders'), ('owner', 'checkout-team_shop_example')]
 );
 
--- Landing table of the export input `shop_orders`.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`checkout__orders`.`export__shop_orders` (
-  `order_id` STRING NOT NULL,
-  `customer_id` STRING NOT NULL,
+-- Export input `shop_orders`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`checkout__orders`.`export__shop_orders__delivery` (
+  `order_id` STRING,
+  `customer_id` STRING,
   `customer_email` STRING OPTIONS (description = 'E-mail typed at checkout (guests too).'),
-  `status` STRING NOT NULL,
-  `created_at` TIMESTAMP NOT NULL,
-  `updated_at` TIMESTAMP NOT NULL,
+  `status` STRING,
+  `created_at` TIMESTAMP,
+  `updated_at` TIMESTAMP,
   `shipping_country` STRING OPTIONS (description = 'ISO 3166-1 alpha-2, as typed; may be lower case.'),
-  `currency` STRING NOT NULL,
-  `subtotal` NUMERIC NOT NULL,
+  `currency` STRING,
+  `subtotal` NUMERIC,
   `shipping_fee` NUMERIC,
   `discount_total` NUMERIC,
   `voucher_code` STRING,
   `is_test` BOOL
 )
 OPTIONS (
-  description = 'export input `shop_orders` of checkout.orders',
+  description = 'export input `shop_orders` of checkout.orders (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'orders'), ('owner', 'checkout-team_shop_example'), ('input', 'shop_orders')]
 );
 
--- Landing table of the export input `shop_order_lines`.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`checkout__orders`.`export__shop_order_lines` (
-  `order_id` STRING NOT NULL,
-  `line_no` INT64 NOT NULL,
-  `sku` STRING NOT NULL,
+-- Export input `shop_orders`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`checkout__orders`.`export__shop_orders__snapshots` (
+  `order_id` STRING,
+  `customer_id` STRING,
+  `customer_email` STRING OPTIONS (description = 'E-mail typed at checkout (guests too).'),
+  `status` STRING,
+  `created_at` TIMESTAMP,
+  `updated_at` TIMESTAMP,
+  `shipping_country` STRING OPTIONS (description = 'ISO 3166-1 alpha-2, as typed; may be lower case.'),
+  `currency` STRING,
+  `subtotal` NUMERIC,
+  `shipping_fee` NUMERIC,
+  `discount_total` NUMERIC,
+  `voucher_code` STRING,
+  `is_test` BOOL,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `shop_orders` of checkout.orders (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'orders'), ('owner', 'checkout-team_shop_example'), ('input', 'shop_orders')]
+);
+
+-- Export input `shop_order_lines`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`checkout__orders`.`export__shop_order_lines__delivery` (
+  `order_id` STRING,
+  `line_no` INT64,
+  `sku` STRING,
   `product_name` STRING,
   `category` STRING,
-  `quantity` INT64 NOT NULL,
-  `unit_price` NUMERIC NOT NULL,
+  `quantity` INT64,
+  `unit_price` NUMERIC,
   `discount` NUMERIC,
-  `created_at` TIMESTAMP NOT NULL
+  `created_at` TIMESTAMP
 )
 OPTIONS (
-  description = 'export input `shop_order_lines` of checkout.orders',
+  description = 'export input `shop_order_lines` of checkout.orders (the latest delivery)',
+  labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'orders'), ('owner', 'checkout-team_shop_example'), ('input', 'shop_order_lines')]
+);
+
+-- Export input `shop_order_lines`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`checkout__orders`.`export__shop_order_lines__snapshots` (
+  `order_id` STRING,
+  `line_no` INT64,
+  `sku` STRING,
+  `product_name` STRING,
+  `category` STRING,
+  `quantity` INT64,
+  `unit_price` NUMERIC,
+  `discount` NUMERIC,
+  `created_at` TIMESTAMP,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `shop_order_lines` of checkout.orders (daily snapshots)',
   labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'orders'), ('owner', 'checkout-team_shop_example'), ('input', 'shop_order_lines')]
 );
 
@@ -90,3 +132,25 @@ OPTIONS (
   description = 'One row per order line.',
   labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'orders'), ('owner', 'checkout-team_shop_example'), ('port', 'order_items'), ('version', 'v1')]
 );
+
+-- What the queries read as `shop_orders`: the latest snapshot.
+CREATE OR REPLACE VIEW `shop-data-prod`.`checkout__orders`.`export__shop_orders`
+OPTIONS (
+  description = 'export input `shop_orders` of checkout.orders (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'orders'), ('owner', 'checkout-team_shop_example'), ('input', 'shop_orders')]
+)
+AS
+SELECT `order_id`, `customer_id`, `customer_email`, `status`, `created_at`, `updated_at`, `shipping_country`, `currency`, `subtotal`, `shipping_fee`, `discount_total`, `voucher_code`, `is_test`
+FROM `shop-data-prod`.`checkout__orders`.`export__shop_orders__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`checkout__orders`.`export__shop_orders__snapshots`);
+
+-- What the queries read as `shop_order_lines`: the latest snapshot.
+CREATE OR REPLACE VIEW `shop-data-prod`.`checkout__orders`.`export__shop_order_lines`
+OPTIONS (
+  description = 'export input `shop_order_lines` of checkout.orders (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'orders'), ('owner', 'checkout-team_shop_example'), ('input', 'shop_order_lines')]
+)
+AS
+SELECT `order_id`, `line_no`, `sku`, `product_name`, `category`, `quantity`, `unit_price`, `discount`, `created_at`
+FROM `shop-data-prod`.`checkout__orders`.`export__shop_order_lines__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`checkout__orders`.`export__shop_order_lines__snapshots`);

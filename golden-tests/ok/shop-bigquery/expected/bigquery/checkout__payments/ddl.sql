@@ -9,20 +9,39 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'payments'), ('owner', 'checkout-team_shop_example')]
 );
 
--- Landing table of the export input `psp_transactions`.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`checkout__payments`.`export__psp_transactions` (
-  `transaction_id` STRING NOT NULL,
+-- Export input `psp_transactions`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`checkout__payments`.`export__psp_transactions__delivery` (
+  `transaction_id` STRING,
   `merchant_reference` STRING OPTIONS (description = 'Our order id, when the PSP could match one.'),
   `attempt` INT64,
   `method` STRING,
   `result_code` STRING,
-  `amount_minor` INT64 NOT NULL OPTIONS (description = 'Amount in minor units (cents).'),
+  `amount_minor` INT64 OPTIONS (description = 'Amount in minor units (cents).'),
   `currency` STRING,
-  `event_time` TIMESTAMP NOT NULL,
+  `event_time` TIMESTAMP,
   `is_refund` BOOL
 )
 OPTIONS (
-  description = 'export input `psp_transactions` of checkout.payments',
+  description = 'export input `psp_transactions` of checkout.payments (the latest delivery)',
+  labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'payments'), ('owner', 'checkout-team_shop_example'), ('input', 'psp_transactions')]
+);
+
+-- Export input `psp_transactions`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`checkout__payments`.`export__psp_transactions__snapshots` (
+  `transaction_id` STRING,
+  `merchant_reference` STRING OPTIONS (description = 'Our order id, when the PSP could match one.'),
+  `attempt` INT64,
+  `method` STRING,
+  `result_code` STRING,
+  `amount_minor` INT64 OPTIONS (description = 'Amount in minor units (cents).'),
+  `currency` STRING,
+  `event_time` TIMESTAMP,
+  `is_refund` BOOL,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `psp_transactions` of checkout.payments (daily snapshots)',
   labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'payments'), ('owner', 'checkout-team_shop_example'), ('input', 'psp_transactions')]
 );
 
@@ -46,3 +65,14 @@ OPTIONS (
   description = 'Latest state of each PSP transaction that belongs to an order. Refunds have negative amounts.',
   labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'payments'), ('owner', 'checkout-team_shop_example'), ('port', 'payments'), ('version', 'v1')]
 );
+
+-- What the queries read as `psp_transactions`: the latest snapshot.
+CREATE OR REPLACE VIEW `shop-data-prod`.`checkout__payments`.`export__psp_transactions`
+OPTIONS (
+  description = 'export input `psp_transactions` of checkout.payments (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'checkout'), ('product', 'payments'), ('owner', 'checkout-team_shop_example'), ('input', 'psp_transactions')]
+)
+AS
+SELECT `transaction_id`, `merchant_reference`, `attempt`, `method`, `result_code`, `amount_minor`, `currency`, `event_time`, `is_refund`
+FROM `shop-data-prod`.`checkout__payments`.`export__psp_transactions__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`checkout__payments`.`export__psp_transactions__snapshots`);

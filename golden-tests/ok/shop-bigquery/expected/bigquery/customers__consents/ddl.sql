@@ -9,15 +9,41 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'consents'), ('owner', 'customer-team_shop_example')]
 );
 
--- Landing table of the export input `consent_log`.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`customers__consents`.`export__consent_log` (
-  `account_id` STRING NOT NULL,
-  `purpose` STRING NOT NULL OPTIONS (description = 'newsletter, personalisation or third_party.'),
-  `granted` BOOL NOT NULL OPTIONS (description = 'true for a grant, false for a revocation.'),
-  `recorded_at` TIMESTAMP NOT NULL,
+-- Export input `consent_log`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`customers__consents`.`export__consent_log__delivery` (
+  `account_id` STRING,
+  `purpose` STRING OPTIONS (description = 'newsletter, personalisation or third_party.'),
+  `granted` BOOL OPTIONS (description = 'true for a grant, false for a revocation.'),
+  `recorded_at` TIMESTAMP,
   `source` STRING OPTIONS (description = 'Where the customer clicked: web, app, support.')
 )
 OPTIONS (
-  description = 'export input `consent_log` of customers.consents',
+  description = 'export input `consent_log` of customers.consents (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'consents'), ('owner', 'customer-team_shop_example'), ('input', 'consent_log')]
 );
+
+-- Export input `consent_log`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`customers__consents`.`export__consent_log__snapshots` (
+  `account_id` STRING,
+  `purpose` STRING OPTIONS (description = 'newsletter, personalisation or third_party.'),
+  `granted` BOOL OPTIONS (description = 'true for a grant, false for a revocation.'),
+  `recorded_at` TIMESTAMP,
+  `source` STRING OPTIONS (description = 'Where the customer clicked: web, app, support.'),
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `consent_log` of customers.consents (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'consents'), ('owner', 'customer-team_shop_example'), ('input', 'consent_log')]
+);
+
+-- What the queries read as `consent_log`: the latest snapshot.
+CREATE OR REPLACE VIEW `shop-data-prod`.`customers__consents`.`export__consent_log`
+OPTIONS (
+  description = 'export input `consent_log` of customers.consents (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'consents'), ('owner', 'customer-team_shop_example'), ('input', 'consent_log')]
+)
+AS
+SELECT `account_id`, `purpose`, `granted`, `recorded_at`, `source`
+FROM `shop-data-prod`.`customers__consents`.`export__consent_log__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`customers__consents`.`export__consent_log__snapshots`);

@@ -9,35 +9,71 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'profiles'), ('owner', 'customer-team_shop_example')]
 );
 
--- Landing table of the export input `accounts`.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`customers__profiles`.`export__accounts` (
-  `account_id` STRING NOT NULL,
-  `email` STRING NOT NULL,
+-- Export input `accounts`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`customers__profiles`.`export__accounts__delivery` (
+  `account_id` STRING,
+  `email` STRING,
   `first_name` STRING,
   `last_name` STRING,
   `phone` STRING,
   `birth_date` DATE,
   `country_code` STRING,
   `preferred_language` STRING,
-  `signup_at` TIMESTAMP NOT NULL,
+  `signup_at` TIMESTAMP,
   `signup_channel` STRING,
-  `is_deleted` BOOL NOT NULL,
-  `updated_at` TIMESTAMP NOT NULL
+  `is_deleted` BOOL,
+  `updated_at` TIMESTAMP
 )
 OPTIONS (
-  description = 'export input `accounts` of customers.profiles',
+  description = 'export input `accounts` of customers.profiles (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'profiles'), ('owner', 'customer-team_shop_example'), ('input', 'accounts')]
 );
 
--- Landing table of the export input `loyalty_members`.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`customers__profiles`.`export__loyalty_members` (
-  `account_id` STRING NOT NULL,
-  `tier` STRING NOT NULL,
+-- Export input `accounts`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`customers__profiles`.`export__accounts__snapshots` (
+  `account_id` STRING,
+  `email` STRING,
+  `first_name` STRING,
+  `last_name` STRING,
+  `phone` STRING,
+  `birth_date` DATE,
+  `country_code` STRING,
+  `preferred_language` STRING,
+  `signup_at` TIMESTAMP,
+  `signup_channel` STRING,
+  `is_deleted` BOOL,
+  `updated_at` TIMESTAMP,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `accounts` of customers.profiles (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'profiles'), ('owner', 'customer-team_shop_example'), ('input', 'accounts')]
+);
+
+-- Export input `loyalty_members`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`customers__profiles`.`export__loyalty_members__delivery` (
+  `account_id` STRING,
+  `tier` STRING,
   `points_balance` STRING,
-  `joined_on` DATE NOT NULL
+  `joined_on` DATE
 )
 OPTIONS (
-  description = 'export input `loyalty_members` of customers.profiles',
+  description = 'export input `loyalty_members` of customers.profiles (the latest delivery)',
+  labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'profiles'), ('owner', 'customer-team_shop_example'), ('input', 'loyalty_members')]
+);
+
+-- Export input `loyalty_members`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`customers__profiles`.`export__loyalty_members__snapshots` (
+  `account_id` STRING,
+  `tier` STRING,
+  `points_balance` STRING,
+  `joined_on` DATE,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `loyalty_members` of customers.profiles (daily snapshots)',
   labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'profiles'), ('owner', 'customer-team_shop_example'), ('input', 'loyalty_members')]
 );
 
@@ -64,3 +100,25 @@ OPTIONS (
   description = 'One row per active customer account, with contact details. Contains PII: marketing only.',
   labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'profiles'), ('owner', 'customer-team_shop_example'), ('port', 'profiles'), ('version', 'v1'), ('contains_pii', 'true')]
 );
+
+-- What the queries read as `accounts`: the latest snapshot.
+CREATE OR REPLACE VIEW `shop-data-prod`.`customers__profiles`.`export__accounts`
+OPTIONS (
+  description = 'export input `accounts` of customers.profiles (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'profiles'), ('owner', 'customer-team_shop_example'), ('input', 'accounts')]
+)
+AS
+SELECT `account_id`, `email`, `first_name`, `last_name`, `phone`, `birth_date`, `country_code`, `preferred_language`, `signup_at`, `signup_channel`, `is_deleted`, `updated_at`
+FROM `shop-data-prod`.`customers__profiles`.`export__accounts__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`customers__profiles`.`export__accounts__snapshots`);
+
+-- What the queries read as `loyalty_members`: the latest snapshot.
+CREATE OR REPLACE VIEW `shop-data-prod`.`customers__profiles`.`export__loyalty_members`
+OPTIONS (
+  description = 'export input `loyalty_members` of customers.profiles (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'customers'), ('product', 'profiles'), ('owner', 'customer-team_shop_example'), ('input', 'loyalty_members')]
+)
+AS
+SELECT `account_id`, `tier`, `points_balance`, `joined_on`
+FROM `shop-data-prod`.`customers__profiles`.`export__loyalty_members__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`customers__profiles`.`export__loyalty_members__snapshots`);

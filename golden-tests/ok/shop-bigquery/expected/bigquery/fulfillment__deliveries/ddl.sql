@@ -9,17 +9,33 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'deliveries'), ('owner', 'fulfillment-team_shop_example')]
 );
 
--- Landing table of the export input `tracking_events`.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events` (
-  `parcel_id` STRING NOT NULL,
+-- Export input `tracking_events`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events__delivery` (
+  `parcel_id` STRING,
   `carrier` STRING,
-  `event_code` STRING NOT NULL,
-  `event_at` TIMESTAMP NOT NULL,
+  `event_code` STRING,
+  `event_at` TIMESTAMP,
   `location_country` STRING,
   `promised_date` DATE OPTIONS (description = 'Delivery date the carrier promised at pick-up.')
 )
 OPTIONS (
-  description = 'export input `tracking_events` of fulfillment.deliveries',
+  description = 'export input `tracking_events` of fulfillment.deliveries (the latest delivery)',
+  labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'deliveries'), ('owner', 'fulfillment-team_shop_example'), ('input', 'tracking_events')]
+);
+
+-- Export input `tracking_events`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events__snapshots` (
+  `parcel_id` STRING,
+  `carrier` STRING,
+  `event_code` STRING,
+  `event_at` TIMESTAMP,
+  `location_country` STRING,
+  `promised_date` DATE OPTIONS (description = 'Delivery date the carrier promised at pick-up.'),
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `tracking_events` of fulfillment.deliveries (daily snapshots)',
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'deliveries'), ('owner', 'fulfillment-team_shop_example'), ('input', 'tracking_events')]
 );
 
@@ -44,3 +60,14 @@ OPTIONS (
   description = 'One row per shipment with its delivery status and timings.',
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'deliveries'), ('owner', 'fulfillment-team_shop_example'), ('port', 'deliveries'), ('version', 'v1')]
 );
+
+-- What the queries read as `tracking_events`: the latest snapshot.
+CREATE OR REPLACE VIEW `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events`
+OPTIONS (
+  description = 'export input `tracking_events` of fulfillment.deliveries (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'deliveries'), ('owner', 'fulfillment-team_shop_example'), ('input', 'tracking_events')]
+)
+AS
+SELECT `parcel_id`, `carrier`, `event_code`, `event_at`, `location_country`, `promised_date`
+FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events__snapshots`);

@@ -9,19 +9,37 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'returns'), ('owner', 'fulfillment-team_shop_example')]
 );
 
--- Landing table of the export input `rma_requests`.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__returns`.`export__rma_requests` (
-  `rma_id` STRING NOT NULL,
-  `parcel_id` STRING NOT NULL,
-  `sku` STRING NOT NULL,
-  `quantity` INT64 NOT NULL,
+-- Export input `rma_requests`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__returns`.`export__rma_requests__delivery` (
+  `rma_id` STRING,
+  `parcel_id` STRING,
+  `sku` STRING,
+  `quantity` INT64,
   `reason_code` STRING OPTIONS (description = 'DMG, WSZ, NLD, CHG or free text from old clients.'),
-  `requested_at` TIMESTAMP NOT NULL,
+  `requested_at` TIMESTAMP,
   `received_at` TIMESTAMP,
   `refund_approved` BOOL
 )
 OPTIONS (
-  description = 'export input `rma_requests` of fulfillment.returns',
+  description = 'export input `rma_requests` of fulfillment.returns (the latest delivery)',
+  labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'returns'), ('owner', 'fulfillment-team_shop_example'), ('input', 'rma_requests')]
+);
+
+-- Export input `rma_requests`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__returns`.`export__rma_requests__snapshots` (
+  `rma_id` STRING,
+  `parcel_id` STRING,
+  `sku` STRING,
+  `quantity` INT64,
+  `reason_code` STRING OPTIONS (description = 'DMG, WSZ, NLD, CHG or free text from old clients.'),
+  `requested_at` TIMESTAMP,
+  `received_at` TIMESTAMP,
+  `refund_approved` BOOL,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `rma_requests` of fulfillment.returns (daily snapshots)',
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'returns'), ('owner', 'fulfillment-team_shop_example'), ('input', 'rma_requests')]
 );
 
@@ -46,3 +64,14 @@ OPTIONS (
   description = 'One row per return request and SKU.',
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'returns'), ('owner', 'fulfillment-team_shop_example'), ('port', 'returns'), ('version', 'v1')]
 );
+
+-- What the queries read as `rma_requests`: the latest snapshot.
+CREATE OR REPLACE VIEW `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+OPTIONS (
+  description = 'export input `rma_requests` of fulfillment.returns (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'returns'), ('owner', 'fulfillment-team_shop_example'), ('input', 'rma_requests')]
+)
+AS
+SELECT `rma_id`, `parcel_id`, `sku`, `quantity`, `reason_code`, `requested_at`, `received_at`, `refund_approved`
+FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests__snapshots`);

@@ -9,15 +9,29 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'shipments'), ('owner', 'fulfillment-team_shop_example')]
 );
 
--- Landing table of the export input `parcels`.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__shipments`.`export__parcels` (
-  `parcel_id` STRING NOT NULL,
-  `order_id` STRING NOT NULL,
+-- Export input `parcels`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__shipments`.`export__parcels__delivery` (
+  `parcel_id` STRING,
+  `order_id` STRING,
   `carrier` STRING,
   `handed_over` TIMESTAMP
 )
 OPTIONS (
-  description = 'export input `parcels` of fulfillment.shipments',
+  description = 'export input `parcels` of fulfillment.shipments (the latest delivery)',
+  labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'shipments'), ('owner', 'fulfillment-team_shop_example'), ('input', 'parcels')]
+);
+
+-- Export input `parcels`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__shipments`.`export__parcels__snapshots` (
+  `parcel_id` STRING,
+  `order_id` STRING,
+  `carrier` STRING,
+  `handed_over` TIMESTAMP,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `parcels` of fulfillment.shipments (daily snapshots)',
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'shipments'), ('owner', 'fulfillment-team_shop_example'), ('input', 'parcels')]
 );
 
@@ -35,3 +49,14 @@ OPTIONS (
   description = 'One row per shipment.',
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'shipments'), ('owner', 'fulfillment-team_shop_example'), ('port', 'shipments'), ('version', 'v1'), ('contains_pii', 'true')]
 );
+
+-- What the queries read as `parcels`: the latest snapshot.
+CREATE OR REPLACE VIEW `shop-data-prod`.`fulfillment__shipments`.`export__parcels`
+OPTIONS (
+  description = 'export input `parcels` of fulfillment.shipments (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'shipments'), ('owner', 'fulfillment-team_shop_example'), ('input', 'parcels')]
+)
+AS
+SELECT `parcel_id`, `order_id`, `carrier`, `handed_over`
+FROM `shop-data-prod`.`fulfillment__shipments`.`export__parcels__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`fulfillment__shipments`.`export__parcels__snapshots`);

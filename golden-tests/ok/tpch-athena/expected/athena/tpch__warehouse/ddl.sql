@@ -8,8 +8,8 @@ COMMENT 'The TPC-H tables as landed by the nightly export.'
 LOCATION 's3://dpc-conformance-products/tpch/warehouse/'
 WITH DBPROPERTIES ('managed_by' = 'dpc', 'domain' = 'tpch', 'product' = 'warehouse', 'owner' = 'tpch-team@dpc.example');
 
--- Landing table of the export input `customer`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__customer` (
+-- Export input `customer`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__customer__delivery` (
   `c_custkey` bigint,
   `c_name` string,
   `c_address` string,
@@ -20,11 +20,27 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__customer` (
   `c_comment` string
 )
 STORED AS PARQUET
-LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__customer/'
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__customer__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'tpch', 'product' = 'warehouse', 'owner' = 'tpch-team@dpc.example', 'input' = 'customer', 'comment' = 'export input `customer` of tpch.warehouse');
 
--- Landing table of the export input `lineitem`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__lineitem` (
+-- Export input `customer`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `tpch__warehouse`.`export__customer__snapshots` (
+  `c_custkey` bigint,
+  `c_name` string,
+  `c_address` string,
+  `c_nationkey` int,
+  `c_phone` string,
+  `c_acctbal` decimal(15,2),
+  `c_mktsegment` string,
+  `c_comment` string,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__customer__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- Export input `lineitem`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__lineitem__delivery` (
   `l_orderkey` bigint,
   `l_partkey` bigint,
   `l_suppkey` bigint,
@@ -43,22 +59,58 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__lineitem` (
   `l_comment` string
 )
 STORED AS PARQUET
-LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__lineitem/'
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__lineitem__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'tpch', 'product' = 'warehouse', 'owner' = 'tpch-team@dpc.example', 'input' = 'lineitem', 'comment' = 'export input `lineitem` of tpch.warehouse');
 
--- Landing table of the export input `nation`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__nation` (
+-- Export input `lineitem`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `tpch__warehouse`.`export__lineitem__snapshots` (
+  `l_orderkey` bigint,
+  `l_partkey` bigint,
+  `l_suppkey` bigint,
+  `l_linenumber` bigint,
+  `l_quantity` decimal(15,2),
+  `l_extendedprice` decimal(15,2),
+  `l_discount` decimal(15,2),
+  `l_tax` decimal(15,2),
+  `l_returnflag` string,
+  `l_linestatus` string,
+  `l_shipdate` date,
+  `l_commitdate` date,
+  `l_receiptdate` date,
+  `l_shipinstruct` string,
+  `l_shipmode` string,
+  `l_comment` string,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__lineitem__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- Export input `nation`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__nation__delivery` (
   `n_nationkey` int,
   `n_name` string,
   `n_regionkey` int,
   `n_comment` string
 )
 STORED AS PARQUET
-LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__nation/'
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__nation__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'tpch', 'product' = 'warehouse', 'owner' = 'tpch-team@dpc.example', 'input' = 'nation', 'comment' = 'export input `nation` of tpch.warehouse');
 
--- Landing table of the export input `orders`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__orders` (
+-- Export input `nation`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `tpch__warehouse`.`export__nation__snapshots` (
+  `n_nationkey` int,
+  `n_name` string,
+  `n_regionkey` int,
+  `n_comment` string,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__nation__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- Export input `orders`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__orders__delivery` (
   `o_orderkey` bigint,
   `o_custkey` bigint,
   `o_orderstatus` string,
@@ -70,11 +122,28 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__orders` (
   `o_comment` string
 )
 STORED AS PARQUET
-LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__orders/'
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__orders__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'tpch', 'product' = 'warehouse', 'owner' = 'tpch-team@dpc.example', 'input' = 'orders', 'comment' = 'export input `orders` of tpch.warehouse');
 
--- Landing table of the export input `part`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__part` (
+-- Export input `orders`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `tpch__warehouse`.`export__orders__snapshots` (
+  `o_orderkey` bigint,
+  `o_custkey` bigint,
+  `o_orderstatus` string,
+  `o_totalprice` decimal(15,2),
+  `o_orderdate` date,
+  `o_orderpriority` string,
+  `o_clerk` string,
+  `o_shippriority` int,
+  `o_comment` string,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__orders__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- Export input `part`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__part__delivery` (
   `p_partkey` bigint,
   `p_name` string,
   `p_mfgr` string,
@@ -86,11 +155,28 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__part` (
   `p_comment` string
 )
 STORED AS PARQUET
-LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__part/'
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__part__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'tpch', 'product' = 'warehouse', 'owner' = 'tpch-team@dpc.example', 'input' = 'part', 'comment' = 'export input `part` of tpch.warehouse');
 
--- Landing table of the export input `partsupp`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__partsupp` (
+-- Export input `part`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `tpch__warehouse`.`export__part__snapshots` (
+  `p_partkey` bigint,
+  `p_name` string,
+  `p_mfgr` string,
+  `p_brand` string,
+  `p_type` string,
+  `p_size` int,
+  `p_container` string,
+  `p_retailprice` decimal(15,2),
+  `p_comment` string,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__part__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- Export input `partsupp`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__partsupp__delivery` (
   `ps_partkey` bigint,
   `ps_suppkey` bigint,
   `ps_availqty` bigint,
@@ -98,21 +184,45 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__partsupp` (
   `ps_comment` string
 )
 STORED AS PARQUET
-LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__partsupp/'
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__partsupp__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'tpch', 'product' = 'warehouse', 'owner' = 'tpch-team@dpc.example', 'input' = 'partsupp', 'comment' = 'export input `partsupp` of tpch.warehouse');
 
--- Landing table of the export input `region`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__region` (
+-- Export input `partsupp`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `tpch__warehouse`.`export__partsupp__snapshots` (
+  `ps_partkey` bigint,
+  `ps_suppkey` bigint,
+  `ps_availqty` bigint,
+  `ps_supplycost` decimal(15,2),
+  `ps_comment` string,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__partsupp__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- Export input `region`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__region__delivery` (
   `r_regionkey` int,
   `r_name` string,
   `r_comment` string
 )
 STORED AS PARQUET
-LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__region/'
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__region__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'tpch', 'product' = 'warehouse', 'owner' = 'tpch-team@dpc.example', 'input' = 'region', 'comment' = 'export input `region` of tpch.warehouse');
 
--- Landing table of the export input `supplier`.
-CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__supplier` (
+-- Export input `region`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `tpch__warehouse`.`export__region__snapshots` (
+  `r_regionkey` int,
+  `r_name` string,
+  `r_comment` string,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__region__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- Export input `supplier`: the latest delivery, Parquet files the exporter replaces.
+CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__supplier__delivery` (
   `s_suppkey` bigint,
   `s_name` string,
   `s_address` string,
@@ -122,5 +232,68 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `tpch__warehouse`.`export__supplier` (
   `s_comment` string
 )
 STORED AS PARQUET
-LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__supplier/'
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__supplier__delivery/'
 TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'tpch', 'product' = 'warehouse', 'owner' = 'tpch-team@dpc.example', 'input' = 'supplier', 'comment' = 'export input `supplier` of tpch.warehouse');
+
+-- Export input `supplier`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `tpch__warehouse`.`export__supplier__snapshots` (
+  `s_suppkey` bigint,
+  `s_name` string,
+  `s_address` string,
+  `s_nationkey` int,
+  `s_phone` string,
+  `s_acctbal` decimal(15,2),
+  `s_comment` string,
+  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
+)
+PARTITIONED BY (day(`export_time`))
+LOCATION 's3://dpc-conformance-products/tpch/warehouse/export__supplier__snapshots/'
+TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+
+-- What the queries read as `customer`: the latest snapshot.
+CREATE OR REPLACE VIEW "tpch__warehouse"."export__customer" AS
+SELECT "c_custkey", "c_name", "c_address", "c_nationkey", "c_phone", "c_acctbal", "c_mktsegment", "c_comment"
+FROM "tpch__warehouse"."export__customer__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "tpch__warehouse"."export__customer__snapshots");
+
+-- What the queries read as `lineitem`: the latest snapshot.
+CREATE OR REPLACE VIEW "tpch__warehouse"."export__lineitem" AS
+SELECT "l_orderkey", "l_partkey", "l_suppkey", "l_linenumber", "l_quantity", "l_extendedprice", "l_discount", "l_tax", "l_returnflag", "l_linestatus", "l_shipdate", "l_commitdate", "l_receiptdate", "l_shipinstruct", "l_shipmode", "l_comment"
+FROM "tpch__warehouse"."export__lineitem__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "tpch__warehouse"."export__lineitem__snapshots");
+
+-- What the queries read as `nation`: the latest snapshot.
+CREATE OR REPLACE VIEW "tpch__warehouse"."export__nation" AS
+SELECT "n_nationkey", "n_name", "n_regionkey", "n_comment"
+FROM "tpch__warehouse"."export__nation__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "tpch__warehouse"."export__nation__snapshots");
+
+-- What the queries read as `orders`: the latest snapshot.
+CREATE OR REPLACE VIEW "tpch__warehouse"."export__orders" AS
+SELECT "o_orderkey", "o_custkey", "o_orderstatus", "o_totalprice", "o_orderdate", "o_orderpriority", "o_clerk", "o_shippriority", "o_comment"
+FROM "tpch__warehouse"."export__orders__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "tpch__warehouse"."export__orders__snapshots");
+
+-- What the queries read as `part`: the latest snapshot.
+CREATE OR REPLACE VIEW "tpch__warehouse"."export__part" AS
+SELECT "p_partkey", "p_name", "p_mfgr", "p_brand", "p_type", "p_size", "p_container", "p_retailprice", "p_comment"
+FROM "tpch__warehouse"."export__part__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "tpch__warehouse"."export__part__snapshots");
+
+-- What the queries read as `partsupp`: the latest snapshot.
+CREATE OR REPLACE VIEW "tpch__warehouse"."export__partsupp" AS
+SELECT "ps_partkey", "ps_suppkey", "ps_availqty", "ps_supplycost", "ps_comment"
+FROM "tpch__warehouse"."export__partsupp__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "tpch__warehouse"."export__partsupp__snapshots");
+
+-- What the queries read as `region`: the latest snapshot.
+CREATE OR REPLACE VIEW "tpch__warehouse"."export__region" AS
+SELECT "r_regionkey", "r_name", "r_comment"
+FROM "tpch__warehouse"."export__region__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "tpch__warehouse"."export__region__snapshots");
+
+-- What the queries read as `supplier`: the latest snapshot.
+CREATE OR REPLACE VIEW "tpch__warehouse"."export__supplier" AS
+SELECT "s_suppkey", "s_name", "s_address", "s_nationkey", "s_phone", "s_acctbal", "s_comment"
+FROM "tpch__warehouse"."export__supplier__snapshots"
+WHERE "export_time" = (SELECT MAX("export_time") FROM "tpch__warehouse"."export__supplier__snapshots");

@@ -9,127 +9,356 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example')]
 );
 
--- Landing table of the export input `customer`.
-CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__customer` (
-  `c_custkey` INT64 NOT NULL,
-  `c_name` STRING NOT NULL,
-  `c_address` STRING NOT NULL,
-  `c_nationkey` INT64 NOT NULL,
-  `c_phone` STRING NOT NULL,
-  `c_acctbal` NUMERIC NOT NULL,
-  `c_mktsegment` STRING NOT NULL,
-  `c_comment` STRING NOT NULL
+-- Export input `customer`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__customer__delivery` (
+  `c_custkey` INT64,
+  `c_name` STRING,
+  `c_address` STRING,
+  `c_nationkey` INT64,
+  `c_phone` STRING,
+  `c_acctbal` NUMERIC,
+  `c_mktsegment` STRING,
+  `c_comment` STRING
 )
 OPTIONS (
-  description = 'export input `customer` of tpch.warehouse',
+  description = 'export input `customer` of tpch.warehouse (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'customer')]
 );
 
--- Landing table of the export input `lineitem`.
-CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__lineitem` (
-  `l_orderkey` INT64 NOT NULL,
-  `l_partkey` INT64 NOT NULL,
-  `l_suppkey` INT64 NOT NULL,
-  `l_linenumber` INT64 NOT NULL,
-  `l_quantity` NUMERIC NOT NULL,
-  `l_extendedprice` NUMERIC NOT NULL,
-  `l_discount` NUMERIC NOT NULL,
-  `l_tax` NUMERIC NOT NULL,
-  `l_returnflag` STRING NOT NULL,
-  `l_linestatus` STRING NOT NULL,
-  `l_shipdate` DATE NOT NULL,
-  `l_commitdate` DATE NOT NULL,
-  `l_receiptdate` DATE NOT NULL,
-  `l_shipinstruct` STRING NOT NULL,
-  `l_shipmode` STRING NOT NULL,
-  `l_comment` STRING NOT NULL
+-- Export input `customer`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__customer__snapshots` (
+  `c_custkey` INT64,
+  `c_name` STRING,
+  `c_address` STRING,
+  `c_nationkey` INT64,
+  `c_phone` STRING,
+  `c_acctbal` NUMERIC,
+  `c_mktsegment` STRING,
+  `c_comment` STRING,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `customer` of tpch.warehouse (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'customer')]
+);
+
+-- Export input `lineitem`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__lineitem__delivery` (
+  `l_orderkey` INT64,
+  `l_partkey` INT64,
+  `l_suppkey` INT64,
+  `l_linenumber` INT64,
+  `l_quantity` NUMERIC,
+  `l_extendedprice` NUMERIC,
+  `l_discount` NUMERIC,
+  `l_tax` NUMERIC,
+  `l_returnflag` STRING,
+  `l_linestatus` STRING,
+  `l_shipdate` DATE,
+  `l_commitdate` DATE,
+  `l_receiptdate` DATE,
+  `l_shipinstruct` STRING,
+  `l_shipmode` STRING,
+  `l_comment` STRING
 )
 OPTIONS (
-  description = 'export input `lineitem` of tpch.warehouse',
+  description = 'export input `lineitem` of tpch.warehouse (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'lineitem')]
 );
 
--- Landing table of the export input `nation`.
-CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__nation` (
-  `n_nationkey` INT64 NOT NULL,
-  `n_name` STRING NOT NULL,
-  `n_regionkey` INT64 NOT NULL,
-  `n_comment` STRING NOT NULL
+-- Export input `lineitem`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__lineitem__snapshots` (
+  `l_orderkey` INT64,
+  `l_partkey` INT64,
+  `l_suppkey` INT64,
+  `l_linenumber` INT64,
+  `l_quantity` NUMERIC,
+  `l_extendedprice` NUMERIC,
+  `l_discount` NUMERIC,
+  `l_tax` NUMERIC,
+  `l_returnflag` STRING,
+  `l_linestatus` STRING,
+  `l_shipdate` DATE,
+  `l_commitdate` DATE,
+  `l_receiptdate` DATE,
+  `l_shipinstruct` STRING,
+  `l_shipmode` STRING,
+  `l_comment` STRING,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `lineitem` of tpch.warehouse (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'lineitem')]
+);
+
+-- Export input `nation`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__nation__delivery` (
+  `n_nationkey` INT64,
+  `n_name` STRING,
+  `n_regionkey` INT64,
+  `n_comment` STRING
 )
 OPTIONS (
-  description = 'export input `nation` of tpch.warehouse',
+  description = 'export input `nation` of tpch.warehouse (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'nation')]
 );
 
--- Landing table of the export input `orders`.
-CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__orders` (
-  `o_orderkey` INT64 NOT NULL,
-  `o_custkey` INT64 NOT NULL,
-  `o_orderstatus` STRING NOT NULL,
-  `o_totalprice` NUMERIC NOT NULL,
-  `o_orderdate` DATE NOT NULL,
-  `o_orderpriority` STRING NOT NULL,
-  `o_clerk` STRING NOT NULL,
-  `o_shippriority` INT64 NOT NULL,
-  `o_comment` STRING NOT NULL
+-- Export input `nation`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__nation__snapshots` (
+  `n_nationkey` INT64,
+  `n_name` STRING,
+  `n_regionkey` INT64,
+  `n_comment` STRING,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `nation` of tpch.warehouse (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'nation')]
+);
+
+-- Export input `orders`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__orders__delivery` (
+  `o_orderkey` INT64,
+  `o_custkey` INT64,
+  `o_orderstatus` STRING,
+  `o_totalprice` NUMERIC,
+  `o_orderdate` DATE,
+  `o_orderpriority` STRING,
+  `o_clerk` STRING,
+  `o_shippriority` INT64,
+  `o_comment` STRING
 )
 OPTIONS (
-  description = 'export input `orders` of tpch.warehouse',
+  description = 'export input `orders` of tpch.warehouse (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'orders')]
 );
 
--- Landing table of the export input `part`.
-CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__part` (
-  `p_partkey` INT64 NOT NULL,
-  `p_name` STRING NOT NULL,
-  `p_mfgr` STRING NOT NULL,
-  `p_brand` STRING NOT NULL,
-  `p_type` STRING NOT NULL,
-  `p_size` INT64 NOT NULL,
-  `p_container` STRING NOT NULL,
-  `p_retailprice` NUMERIC NOT NULL,
-  `p_comment` STRING NOT NULL
+-- Export input `orders`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__orders__snapshots` (
+  `o_orderkey` INT64,
+  `o_custkey` INT64,
+  `o_orderstatus` STRING,
+  `o_totalprice` NUMERIC,
+  `o_orderdate` DATE,
+  `o_orderpriority` STRING,
+  `o_clerk` STRING,
+  `o_shippriority` INT64,
+  `o_comment` STRING,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `orders` of tpch.warehouse (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'orders')]
+);
+
+-- Export input `part`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__part__delivery` (
+  `p_partkey` INT64,
+  `p_name` STRING,
+  `p_mfgr` STRING,
+  `p_brand` STRING,
+  `p_type` STRING,
+  `p_size` INT64,
+  `p_container` STRING,
+  `p_retailprice` NUMERIC,
+  `p_comment` STRING
 )
 OPTIONS (
-  description = 'export input `part` of tpch.warehouse',
+  description = 'export input `part` of tpch.warehouse (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'part')]
 );
 
--- Landing table of the export input `partsupp`.
-CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__partsupp` (
-  `ps_partkey` INT64 NOT NULL,
-  `ps_suppkey` INT64 NOT NULL,
-  `ps_availqty` INT64 NOT NULL,
-  `ps_supplycost` NUMERIC NOT NULL,
-  `ps_comment` STRING NOT NULL
+-- Export input `part`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__part__snapshots` (
+  `p_partkey` INT64,
+  `p_name` STRING,
+  `p_mfgr` STRING,
+  `p_brand` STRING,
+  `p_type` STRING,
+  `p_size` INT64,
+  `p_container` STRING,
+  `p_retailprice` NUMERIC,
+  `p_comment` STRING,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `part` of tpch.warehouse (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'part')]
+);
+
+-- Export input `partsupp`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__partsupp__delivery` (
+  `ps_partkey` INT64,
+  `ps_suppkey` INT64,
+  `ps_availqty` INT64,
+  `ps_supplycost` NUMERIC,
+  `ps_comment` STRING
 )
 OPTIONS (
-  description = 'export input `partsupp` of tpch.warehouse',
+  description = 'export input `partsupp` of tpch.warehouse (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'partsupp')]
 );
 
--- Landing table of the export input `region`.
-CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__region` (
-  `r_regionkey` INT64 NOT NULL,
-  `r_name` STRING NOT NULL,
-  `r_comment` STRING NOT NULL
+-- Export input `partsupp`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__partsupp__snapshots` (
+  `ps_partkey` INT64,
+  `ps_suppkey` INT64,
+  `ps_availqty` INT64,
+  `ps_supplycost` NUMERIC,
+  `ps_comment` STRING,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `partsupp` of tpch.warehouse (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'partsupp')]
+);
+
+-- Export input `region`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__region__delivery` (
+  `r_regionkey` INT64,
+  `r_name` STRING,
+  `r_comment` STRING
 )
 OPTIONS (
-  description = 'export input `region` of tpch.warehouse',
+  description = 'export input `region` of tpch.warehouse (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'region')]
 );
 
--- Landing table of the export input `supplier`.
-CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__supplier` (
-  `s_suppkey` INT64 NOT NULL,
-  `s_name` STRING NOT NULL,
-  `s_address` STRING NOT NULL,
-  `s_nationkey` INT64 NOT NULL,
-  `s_phone` STRING NOT NULL,
-  `s_acctbal` NUMERIC NOT NULL,
-  `s_comment` STRING NOT NULL
+-- Export input `region`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__region__snapshots` (
+  `r_regionkey` INT64,
+  `r_name` STRING,
+  `r_comment` STRING,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `region` of tpch.warehouse (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'region')]
+);
+
+-- Export input `supplier`: the latest delivery, replaced by the exporter.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__supplier__delivery` (
+  `s_suppkey` INT64,
+  `s_name` STRING,
+  `s_address` STRING,
+  `s_nationkey` INT64,
+  `s_phone` STRING,
+  `s_acctbal` NUMERIC,
+  `s_comment` STRING
 )
 OPTIONS (
-  description = 'export input `supplier` of tpch.warehouse',
+  description = 'export input `supplier` of tpch.warehouse (the latest delivery)',
   labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'supplier')]
 );
+
+-- Export input `supplier`: one snapshot per day, loaded from the delivery.
+CREATE TABLE IF NOT EXISTS `dpc-conformance`.`tpch__warehouse`.`export__supplier__snapshots` (
+  `s_suppkey` INT64,
+  `s_name` STRING,
+  `s_address` STRING,
+  `s_nationkey` INT64,
+  `s_phone` STRING,
+  `s_acctbal` NUMERIC,
+  `s_comment` STRING,
+  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
+)
+PARTITION BY DATE(`export_time`)
+OPTIONS (
+  description = 'export input `supplier` of tpch.warehouse (daily snapshots)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'supplier')]
+);
+
+-- What the queries read as `customer`: the latest snapshot.
+CREATE OR REPLACE VIEW `dpc-conformance`.`tpch__warehouse`.`export__customer`
+OPTIONS (
+  description = 'export input `customer` of tpch.warehouse (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'customer')]
+)
+AS
+SELECT `c_custkey`, `c_name`, `c_address`, `c_nationkey`, `c_phone`, `c_acctbal`, `c_mktsegment`, `c_comment`
+FROM `dpc-conformance`.`tpch__warehouse`.`export__customer__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `dpc-conformance`.`tpch__warehouse`.`export__customer__snapshots`);
+
+-- What the queries read as `lineitem`: the latest snapshot.
+CREATE OR REPLACE VIEW `dpc-conformance`.`tpch__warehouse`.`export__lineitem`
+OPTIONS (
+  description = 'export input `lineitem` of tpch.warehouse (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'lineitem')]
+)
+AS
+SELECT `l_orderkey`, `l_partkey`, `l_suppkey`, `l_linenumber`, `l_quantity`, `l_extendedprice`, `l_discount`, `l_tax`, `l_returnflag`, `l_linestatus`, `l_shipdate`, `l_commitdate`, `l_receiptdate`, `l_shipinstruct`, `l_shipmode`, `l_comment`
+FROM `dpc-conformance`.`tpch__warehouse`.`export__lineitem__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `dpc-conformance`.`tpch__warehouse`.`export__lineitem__snapshots`);
+
+-- What the queries read as `nation`: the latest snapshot.
+CREATE OR REPLACE VIEW `dpc-conformance`.`tpch__warehouse`.`export__nation`
+OPTIONS (
+  description = 'export input `nation` of tpch.warehouse (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'nation')]
+)
+AS
+SELECT `n_nationkey`, `n_name`, `n_regionkey`, `n_comment`
+FROM `dpc-conformance`.`tpch__warehouse`.`export__nation__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `dpc-conformance`.`tpch__warehouse`.`export__nation__snapshots`);
+
+-- What the queries read as `orders`: the latest snapshot.
+CREATE OR REPLACE VIEW `dpc-conformance`.`tpch__warehouse`.`export__orders`
+OPTIONS (
+  description = 'export input `orders` of tpch.warehouse (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'orders')]
+)
+AS
+SELECT `o_orderkey`, `o_custkey`, `o_orderstatus`, `o_totalprice`, `o_orderdate`, `o_orderpriority`, `o_clerk`, `o_shippriority`, `o_comment`
+FROM `dpc-conformance`.`tpch__warehouse`.`export__orders__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `dpc-conformance`.`tpch__warehouse`.`export__orders__snapshots`);
+
+-- What the queries read as `part`: the latest snapshot.
+CREATE OR REPLACE VIEW `dpc-conformance`.`tpch__warehouse`.`export__part`
+OPTIONS (
+  description = 'export input `part` of tpch.warehouse (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'part')]
+)
+AS
+SELECT `p_partkey`, `p_name`, `p_mfgr`, `p_brand`, `p_type`, `p_size`, `p_container`, `p_retailprice`, `p_comment`
+FROM `dpc-conformance`.`tpch__warehouse`.`export__part__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `dpc-conformance`.`tpch__warehouse`.`export__part__snapshots`);
+
+-- What the queries read as `partsupp`: the latest snapshot.
+CREATE OR REPLACE VIEW `dpc-conformance`.`tpch__warehouse`.`export__partsupp`
+OPTIONS (
+  description = 'export input `partsupp` of tpch.warehouse (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'partsupp')]
+)
+AS
+SELECT `ps_partkey`, `ps_suppkey`, `ps_availqty`, `ps_supplycost`, `ps_comment`
+FROM `dpc-conformance`.`tpch__warehouse`.`export__partsupp__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `dpc-conformance`.`tpch__warehouse`.`export__partsupp__snapshots`);
+
+-- What the queries read as `region`: the latest snapshot.
+CREATE OR REPLACE VIEW `dpc-conformance`.`tpch__warehouse`.`export__region`
+OPTIONS (
+  description = 'export input `region` of tpch.warehouse (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'region')]
+)
+AS
+SELECT `r_regionkey`, `r_name`, `r_comment`
+FROM `dpc-conformance`.`tpch__warehouse`.`export__region__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `dpc-conformance`.`tpch__warehouse`.`export__region__snapshots`);
+
+-- What the queries read as `supplier`: the latest snapshot.
+CREATE OR REPLACE VIEW `dpc-conformance`.`tpch__warehouse`.`export__supplier`
+OPTIONS (
+  description = 'export input `supplier` of tpch.warehouse (the latest snapshot)',
+  labels = [('managed_by', 'dpc'), ('domain', 'tpch'), ('product', 'warehouse'), ('owner', 'tpch-team_dpc_example'), ('input', 'supplier')]
+)
+AS
+SELECT `s_suppkey`, `s_name`, `s_address`, `s_nationkey`, `s_phone`, `s_acctbal`, `s_comment`
+FROM `dpc-conformance`.`tpch__warehouse`.`export__supplier__snapshots`
+WHERE `export_time` = (SELECT MAX(`export_time`) FROM `dpc-conformance`.`tpch__warehouse`.`export__supplier__snapshots`);

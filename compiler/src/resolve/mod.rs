@@ -16,6 +16,10 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use toml::Spanned;
 
+mod ingest;
+pub use ingest::{CsvOptions, FileInput, Freshness, Ingest, Rule, TableCheck, TableRule};
+pub use load::{FileFormat, Keep, Severity};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ProductId(pub u32);
 
@@ -88,8 +92,14 @@ pub struct Input {
     pub kind: InputKind,
     pub description: Option<String>,
     pub source: InputSource,
-    /// Declared columns (for kinds other than product).
+    /// Declared columns (for kinds other than product), with the columns
+    /// the kind adds (an export's snapshot time, a file's partition keys).
     pub columns: Vec<Column>,
+    pub ingest: Ingest,
+    /// The columns that identify a row (checked for duplicates).
+    pub unique_key: Vec<String>,
+    pub freshness: Option<Freshness>,
+    pub checks: Vec<TableCheck>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +130,8 @@ pub struct Port {
     pub partition: Option<Partition>,
     pub cluster_by: Vec<String>,
     pub schedule: Option<String>,
-    pub freshness: Option<String>,
+    pub freshness: Option<Freshness>,
+    pub checks: Vec<TableCheck>,
     pub consumers: Vec<String>,
     /// The date (YYYY-MM-DD) after which this version may be removed.
     pub sunset: Option<String>,
@@ -143,7 +154,9 @@ pub struct Column {
     pub required: bool,
     pub unique: bool,
     pub description: Option<String>,
-    pub accepted_values: Vec<toml::Value>,
+    pub accepted_values: Option<Rule<Vec<toml::Value>>>,
+    pub min: Option<Rule<toml::Value>>,
+    pub max: Option<Rule<toml::Value>>,
     pub classification: Vec<String>,
 }
 
@@ -270,6 +283,8 @@ impl Resolver<'_> {
             if !valid {
                 continue;
             }
+            let min = def.min.as_ref().and_then(|b| self.bound(file, target, "min", &ty, b));
+            let max = def.max.as_ref().and_then(|b| self.bound(file, target, "max", &ty, b));
             out.push(Column {
                 name: name.get_ref().clone(),
                 span,
@@ -277,11 +292,9 @@ impl Resolver<'_> {
                 required: def.required,
                 unique: def.unique,
                 description: def.description.as_ref().map(|d| d.get_ref().clone()),
-                accepted_values: def
-                    .accepted_values
-                    .as_ref()
-                    .map(|v| v.get_ref().iter().map(|x| x.get_ref().clone()).collect())
-                    .unwrap_or_default(),
+                accepted_values: def.accepted_values.as_ref().map(|v| Rule::from_def(v.get_ref())),
+                min,
+                max,
                 classification: def
                     .classification
                     .as_ref()
@@ -517,74 +530,53 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             let def_in = input.get_ref();
             let span = load::span(file, name);
             let kind = def_in.kind.as_ref().map_or(InputKind::Product, |k| *k.get_ref());
-            let columns = def_in.columns.as_ref().map(|c| r.columns(file, tgt, c.get_ref())).unwrap_or_default();
+            let mut columns = def_in.columns.as_ref().map(|c| r.columns(file, tgt, c.get_ref())).unwrap_or_default();
             if kind != InputKind::Product {
-                r.storable(&columns, tgt, crate::target::Table::Landing);
-            }
-            match kind {
-                InputKind::Product => {
-                    if def_in.product.is_none() {
-                        r.missing(span, "product", "an input of kind product names the product it reads");
-                    }
-                    if def_in.port.is_none() {
-                        r.missing(span, "port", "an input of kind product names the output port it reads");
-                    }
-                    if def_in.version.is_none() {
-                        r.missing(span, "version", "a consumer must pin the version of the port it reads");
-                    }
+                // Files stay where they are delivered; exports and feeds are stored in tables.
+                let table =
+                    if kind == InputKind::File { crate::target::Table::Landing } else { crate::target::Table::Output };
+                r.storable(&columns, tgt, table);
+                if columns.is_empty() {
+                    r.missing(span, "columns", "the schema of the team's own data is declared, column by column");
                 }
-                InputKind::Export | InputKind::File | InputKind::Feed => {
-                    if columns.is_empty() {
-                        r.missing(span, "columns", "the schema of the team's own data is declared, column by column");
-                    }
-                    if kind == InputKind::File {
-                        if def_in.uri.is_none() {
-                            r.missing(span, "uri", "a file input reads its files from a bucket path");
-                        }
-                        if def_in.format.is_none() {
-                            r.missing(
-                                span,
-                                "format",
-                                "a file input declares its file format (csv, json, parquet, avro)",
-                            );
-                        }
-                    }
-                    if kind == InputKind::Feed {
-                        if def_in.key.is_none() {
-                            r.missing(span, "key", "a feed is deduplicated by its key");
-                        }
-                        if def_in.event_time.is_none() {
-                            r.missing(span, "event_time", "a feed names the column that carries the event time");
-                        }
-                        let mut named: Vec<(String, Span, &str)> = vec![];
-                        if let Some(k) = &def_in.key {
-                            named.extend(
-                                k.get_ref().items().into_iter().map(|c| (c.clone(), load::span(file, k), "key")),
-                            );
-                        }
-                        if let Some(t) = &def_in.event_time {
-                            named.push((t.get_ref().clone(), load::span(file, t), "event_time"));
-                        }
-                        for (col, at, key) in named {
-                            if !columns.is_empty() && !columns.iter().any(|c| c.name.eq_ignore_ascii_case(&col)) {
-                                let mut d = Diagnostic::error(
-                                    codes::UNKNOWN_DECLARED_COLUMN,
-                                    format!(
-                                        "`{key}` names `{col}`, which is not a declared column of input `{}`",
-                                        name.get_ref()
-                                    ),
-                                )
-                                .label(at, "no such column");
-                                d = match did_you_mean(&col, columns.iter().map(|c| c.name.as_str())) {
-                                    Some(m) => d.help(m),
-                                    None => d.help(format!("declare `{col}` in the input's columns")),
-                                };
-                                r.diags.push(d);
-                            }
-                        }
-                    }
+            } else {
+                if def_in.product.is_none() {
+                    r.missing(span, "product", "an input of kind product names the product it reads");
+                }
+                if def_in.port.is_none() {
+                    r.missing(span, "port", "an input of kind product names the output port it reads");
+                }
+                if def_in.version.is_none() {
+                    r.missing(span, "version", "a consumer must pin the version of the port it reads");
                 }
             }
+            let ingest = r.ingest(file, tgt, name, def_in, kind, &mut columns);
+            let unique_key: Vec<String> = def_in
+                .unique_key
+                .as_ref()
+                .map(|k| k.get_ref().items().into_iter().cloned().collect())
+                .unwrap_or_default();
+            if let Some(k) = &def_in.unique_key {
+                let named = unique_key.iter().map(|c| (c.clone(), load::span(file, k), "unique_key")).collect();
+                r.declared_columns_exist(name, &columns, named);
+            }
+            let default_time = match &ingest {
+                Ingest::Export { time_column } => Some(time_column.clone()),
+                Ingest::Feed { event_time, .. } => Some(event_time.clone()),
+                Ingest::File(f) => {
+                    f.partitions.iter().find(|k| columns.iter().any(|c| c.name == **k && c.ty == Type::Date)).cloned()
+                }
+                Ingest::Port => None,
+            };
+            let mut with_time = columns.clone();
+            if let Ingest::Export { time_column } = &ingest {
+                with_time.push(Column::generated(time_column, span, Type::Timestamp, ""));
+            }
+            let freshness = def_in.freshness.as_ref().and_then(|f| {
+                let known = (kind != InputKind::Product).then_some(with_time.as_slice());
+                r.freshness(file, tgt, f, default_time.as_deref(), known, &format!("input `{}`", name.get_ref()))
+            });
+            let checks = r.table_checks(file, name.get_ref(), def_in.checks.as_ref(), &p.check_files);
             inputs.push((
                 Input {
                     name: name.get_ref().clone(),
@@ -593,6 +585,10 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                     description: def_in.description.as_ref().map(|d| d.get_ref().clone()),
                     source: if kind == InputKind::Product { InputSource::Unresolved } else { InputSource::Own },
                     columns,
+                    ingest,
+                    unique_key,
+                    freshness,
+                    checks,
                 },
                 input,
             ));
@@ -698,17 +694,18 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                     }
                 }
             }
-            for (key, value) in [("freshness", &o.freshness)] {
-                if let Some(v) = value {
-                    if parse_duration(v.get_ref()).is_none() {
-                        r.diags.push(
-                            Diagnostic::error(codes::INVALID_DURATION, format!("`{}` is not a duration", v.get_ref()))
-                                .label(load::span(file, v), format!("invalid `{key}`"))
-                                .help("write a whole number and a unit: `30m`, `26h`, `2d`, `1w`"),
-                        );
-                    }
-                }
-            }
+            let default_time = partition.as_ref().map(|p| p.column.clone());
+            let freshness = o.freshness.as_ref().and_then(|f| {
+                r.freshness(
+                    file,
+                    tgt,
+                    f,
+                    default_time.as_deref(),
+                    columns.as_deref(),
+                    &format!("port `{}`", name.get_ref()),
+                )
+            });
+            let checks = r.table_checks(file, name.get_ref(), o.checks.as_ref(), &p.check_files);
             if let Some(s) = &o.schedule {
                 if !valid_cron(s.get_ref()) {
                     r.diags.push(
@@ -749,7 +746,8 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
                 partition,
                 cluster_by: cluster.iter().map(|k| k.get_ref().clone()).collect(),
                 schedule: o.schedule.as_ref().map(|s| s.get_ref().clone()),
-                freshness: o.freshness.as_ref().map(|s| s.get_ref().clone()),
+                freshness,
+                checks,
                 consumers: o
                     .consumers
                     .as_ref()

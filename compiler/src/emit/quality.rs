@@ -1,0 +1,349 @@
+//! Quality checks: every rule of a contract (a port's or an input's) as
+//! one query in the target's SQL. Each query returns one row:
+//! `check_name`, `severity` (`error` or `warn`), `failures` (the number
+//! of violating rows; 0 means the check passed) and `examples` (up to five
+//! violating rows as JSON text), so that a runner can treat every check
+//! the same way.
+
+use crate::load::{Severity, TargetKind};
+use crate::resolve::{Column, Freshness, TableCheck, TableRule};
+use crate::target::Target;
+use crate::types::Type;
+
+/// The rewritten query and the columns of a custom check, if it has them.
+pub type Assertion<'a> = &'a dyn Fn(&TableCheck) -> Option<(String, Vec<(String, Type)>)>;
+
+/// How many violating rows a check shows.
+pub const EXAMPLES: usize = 5;
+
+/// One check query, ready to write.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CheckQuery {
+    pub name: String,
+    pub severity: &'static str,
+    pub about: String,
+    pub sql: String,
+}
+
+/// What a contract's checks run against.
+pub struct Subject<'a> {
+    /// The table or view, quoted.
+    pub table: &'a str,
+    /// Its columns (name, type), for examples.
+    pub columns: &'a [(String, Type)],
+    pub declared: &'a [Column],
+    pub unique_key: &'a [String],
+    pub freshness: Option<&'a Freshness>,
+    /// The freshness is measured on another table (an export's snapshots,
+    /// a feed's events), quoted.
+    pub freshness_table: Option<&'a str>,
+    pub checks: &'a [TableCheck],
+}
+
+/// The SQL pieces that differ between the targets.
+struct Dialect<'t> {
+    target: &'t dyn Target,
+}
+
+impl Dialect<'_> {
+    fn q(&self, name: &str) -> String {
+        self.target.quote_ident(name)
+    }
+
+    fn lit(&self, text: &str) -> String {
+        self.target.string_literal(text)
+    }
+
+    fn bigquery(&self) -> bool {
+        self.target.kind() == TargetKind::Bigquery
+    }
+
+    /// One JSON object text of named values.
+    fn json_object(&self, fields: &[(String, String, Type)]) -> String {
+        if self.bigquery() {
+            let items: Vec<String> = fields.iter().map(|(n, e, _)| format!("{e} AS {}", self.q(n))).collect();
+            format!("TO_JSON_STRING(STRUCT({}))", items.join(", "))
+        } else {
+            let keys: Vec<String> = fields.iter().map(|(n, _, _)| self.lit(n)).collect();
+            let values: Vec<String> = fields.iter().map(|(_, e, t)| self.to_json(e, t)).collect();
+            format!("json_format(CAST(MAP(ARRAY[{}], ARRAY[{}]) AS JSON))", keys.join(", "), values.join(", "))
+        }
+    }
+
+    /// A Trino value as JSON: types without a JSON cast go through text.
+    fn to_json(&self, expr: &str, ty: &Type) -> String {
+        let direct = ty.is_numeric()
+            || matches!(
+                ty,
+                Type::Bool | Type::String(_) | Type::Char(_) | Type::Array(_) | Type::Map(..) | Type::Struct(_)
+            );
+        if direct {
+            format!("CAST({expr} AS JSON)")
+        } else {
+            format!("CAST(CAST({expr} AS varchar) AS JSON)")
+        }
+    }
+
+    /// Up to [`EXAMPLES`] rows as JSON texts (an aggregate).
+    fn examples(&self, fields: &[(String, String, Type)]) -> String {
+        let object = self.json_object(fields);
+        if self.bigquery() {
+            format!("ARRAY_AGG({object} LIMIT {EXAMPLES})")
+        } else {
+            format!("slice(array_agg({object}), 1, {EXAMPLES})")
+        }
+    }
+
+    /// A one-element array of a JSON text (for checks of the whole table).
+    fn single(&self, fields: &[(String, String, Type)]) -> String {
+        let object = self.json_object(fields);
+        if self.bigquery() {
+            format!("[{object}]")
+        } else {
+            format!("ARRAY[{object}]")
+        }
+    }
+
+    /// The oldest value of a column of `ty` that is still fresh.
+    fn fresh_since(&self, seconds: u64, ty: &Type) -> String {
+        if self.bigquery() {
+            let ts = format!("TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL {seconds} SECOND)");
+            match ty {
+                Type::Date => format!("DATE({ts})"),
+                Type::Datetime => format!("DATETIME({ts})"),
+                _ => ts,
+            }
+        } else {
+            let ts = format!("current_timestamp - INTERVAL '{seconds}' SECOND");
+            match ty {
+                Type::Date => format!("CAST({ts} AS date)"),
+                _ => format!("CAST({ts} AS timestamp)"),
+            }
+        }
+    }
+
+    /// A bound of a `min`/`max` rule as a literal of the column's type.
+    fn bound(&self, value: &toml::Value, ty: &Type) -> String {
+        match (value, ty) {
+            (toml::Value::Integer(i), _) => i.to_string(),
+            (toml::Value::Float(f), _) => f.to_string(),
+            (toml::Value::Datetime(d), Type::Date) => format!("DATE {}", self.lit(&d.to_string())),
+            (toml::Value::String(s), Type::Date) => format!("DATE {}", self.lit(s)),
+            (toml::Value::Datetime(d), _) => {
+                let text = d.to_string().replace('T', " ");
+                let text = if d.time.is_none() { format!("{text} 00:00:00") } else { text };
+                // Trino's plain timestamp has no zone; BigQuery reads one if given.
+                let text = if self.bigquery() { text } else { text.trim_end_matches('Z').to_string() };
+                let kw = if matches!(ty, Type::Datetime) { "DATETIME" } else { "TIMESTAMP" };
+                format!("{kw} {}", self.lit(&text))
+            }
+            (toml::Value::String(s), _) => self.lit(s),
+            (other, _) => self.lit(&other.to_string()),
+        }
+    }
+
+    fn accepted(&self, value: &toml::Value) -> String {
+        match value {
+            toml::Value::String(s) => self.lit(s),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string().to_ascii_uppercase(),
+            other => self.lit(&other.to_string()),
+        }
+    }
+}
+
+/// The head of every check query.
+fn head(d: &Dialect, name: &str, severity: Severity) -> String {
+    format!("SELECT {} AS check_name, {} AS severity,", d.lit(name), d.lit(severity.name()))
+}
+
+/// A check of the rows that meet `condition`.
+fn rows_where(d: &Dialect, s: &Subject, name: &str, severity: Severity, condition: &str, show: &[&str]) -> String {
+    let fields = example_fields(d, s, show);
+    format!(
+        "{}\n  COUNT(*) AS failures,\n  {} AS examples\nFROM {}\nWHERE {condition};",
+        head(d, name, severity),
+        d.examples(&fields),
+        s.table
+    )
+}
+
+/// A check of the rows of `s.table` that meet `condition`.
+pub fn rows_check(
+    target: &dyn Target,
+    s: &Subject,
+    name: &str,
+    severity: Severity,
+    condition: &str,
+    show: &[&str],
+    about: &str,
+) -> CheckQuery {
+    let d = Dialect { target };
+    CheckQuery {
+        name: name.to_string(),
+        severity: severity.name(),
+        about: about.to_string(),
+        sql: rows_where(&d, s, name, severity, condition, show),
+    }
+}
+
+/// The columns an example shows: the unique key (to find the row) and the
+/// columns the rule is about.
+fn example_fields(d: &Dialect, s: &Subject, show: &[&str]) -> Vec<(String, String, Type)> {
+    // Without a key, the whole row is what finds it.
+    if s.unique_key.is_empty() {
+        return s.columns.iter().map(|(n, t)| (n.clone(), d.q(n), t.clone())).collect();
+    }
+    let mut names: Vec<&str> = s.unique_key.iter().map(String::as_str).collect();
+    for n in show {
+        if !names.iter().any(|k| k.eq_ignore_ascii_case(n)) {
+            names.push(n);
+        }
+    }
+    names
+        .into_iter()
+        .map(|n| {
+            let ty =
+                s.columns.iter().find(|(c, _)| c.eq_ignore_ascii_case(n)).map_or(Type::Unknown, |(_, t)| t.clone());
+            (n.to_string(), d.q(n), ty)
+        })
+        .collect()
+}
+
+/// A duplicates check: rows beyond the first of each value of `columns`.
+pub fn duplicates(
+    target: &dyn Target,
+    table: &str,
+    name: &str,
+    severity: Severity,
+    columns: &[String],
+    types: &[(String, Type)],
+) -> String {
+    let d = Dialect { target };
+    let list = columns.iter().map(|c| d.q(c)).collect::<Vec<_>>().join(", ");
+    let mut fields: Vec<(String, String, Type)> = columns
+        .iter()
+        .map(|c| {
+            let ty = types.iter().find(|(n, _)| n.eq_ignore_ascii_case(c)).map_or(Type::Unknown, |(_, t)| t.clone());
+            (c.clone(), d.q(c), ty)
+        })
+        .collect();
+    fields.push(("copies".into(), d.q("_dpc_copies"), Type::Int64));
+    format!(
+        "{}\n  COALESCE(SUM({copies} - 1), 0) AS failures,\n  {} AS examples\nFROM (\n  SELECT {list}, COUNT(*) AS {copies}\n  FROM {table}\n  GROUP BY {list}\n  HAVING COUNT(*) > 1\n) AS duplicates;",
+        head(&d, name, severity),
+        d.examples(&fields),
+        copies = d.q("_dpc_copies"),
+    )
+}
+
+/// Every check of a contract, in a stable order: column rules in column
+/// order, then uniqueness, freshness and the table-level checks.
+/// `assertion` gives the rewritten query and columns of a custom check.
+pub fn checks(target: &dyn Target, s: &Subject, assertion: Assertion) -> Vec<CheckQuery> {
+    let d = Dialect { target };
+    let mut out = vec![];
+    let mut push = |name: String, severity: Severity, about: String, sql: String| {
+        out.push(CheckQuery { name, severity: severity.name(), about, sql });
+    };
+    for c in s.declared {
+        let col = d.q(&c.name);
+        if c.required {
+            let name = format!("{}_not_null", c.name);
+            let sql = rows_where(&d, s, &name, Severity::Error, &format!("{col} IS NULL"), &[]);
+            push(name, Severity::Error, format!("`{}` is required", c.name), sql);
+        }
+        if let Some(rule) = &c.accepted_values {
+            let values: Vec<String> = rule.value.iter().map(|v| d.accepted(v)).collect();
+            let name = format!("{}_accepted_values", c.name);
+            let sql =
+                rows_where(&d, s, &name, rule.severity, &format!("{col} NOT IN ({})", values.join(", ")), &[&c.name]);
+            push(name, rule.severity, format!("`{}` is one of the accepted values", c.name), sql);
+        }
+        for (rule, key, op) in [(&c.min, "min", "<"), (&c.max, "max", ">")] {
+            if let Some(rule) = rule {
+                let bound = d.bound(&rule.value, &c.ty);
+                let name = format!("{}_{key}", c.name);
+                let sql = rows_where(&d, s, &name, rule.severity, &format!("{col} {op} {bound}"), &[&c.name]);
+                let about =
+                    format!("`{}` is {} {}", c.name, if key == "min" { "at least" } else { "at most" }, rule.value);
+                push(name, rule.severity, about, sql);
+            }
+        }
+        if c.unique {
+            let name = format!("{}_unique", c.name);
+            let sql = duplicates(target, s.table, &name, Severity::Error, std::slice::from_ref(&c.name), s.columns);
+            push(name, Severity::Error, format!("`{}` is unique", c.name), sql);
+        }
+    }
+    // A one-column key already checked as a `unique` column needs no second check.
+    let key_checked =
+        s.unique_key.len() == 1 && s.declared.iter().any(|c| c.unique && c.name.eq_ignore_ascii_case(&s.unique_key[0]));
+    if !s.unique_key.is_empty() && !key_checked {
+        let name = format!("unique_key_{}", s.unique_key.join("_"));
+        let sql = duplicates(target, s.table, &name, Severity::Error, s.unique_key, s.columns);
+        push(name, Severity::Error, format!("the unique key ({}) has no duplicates", s.unique_key.join(", ")), sql);
+    }
+    if let Some(f) = s.freshness {
+        if let Some(column) = &f.column {
+            let ty = s
+                .columns
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(column))
+                .map_or(Type::Timestamp, |(_, t)| t.clone());
+            let latest = format!("MAX({})", d.q(column));
+            let since = d.fresh_since(f.seconds, &ty);
+            let sql = format!(
+                "{}\n  CASE WHEN {latest} IS NULL OR {latest} < {since} THEN 1 ELSE 0 END AS failures,\n  {} AS examples\nFROM {};",
+                head(&d, "freshness", f.severity),
+                d.single(&[("latest".into(), latest.clone(), ty.clone())]),
+                s.freshness_table.unwrap_or(s.table),
+            );
+            push("freshness".into(), f.severity, format!("the newest `{column}` is at most {} old", f.text), sql);
+        }
+    }
+    for check in s.checks {
+        let about = check.description.clone().unwrap_or_else(|| match &check.rule {
+            TableRule::RowCount { min, max } => match (min, max) {
+                (Some(lo), Some(hi)) => format!("between {lo} and {hi} rows"),
+                (Some(lo), None) => format!("at least {lo} rows"),
+                (None, Some(hi)) => format!("at most {hi} rows"),
+                (None, None) => "any number of rows".into(),
+            },
+            TableRule::Query(_) => format!("the query of `{}` returns no rows", check.name),
+        });
+        let sql = match &check.rule {
+            TableRule::RowCount { min, max } => {
+                let mut out_of_bounds = vec![];
+                if let Some(lo) = min {
+                    out_of_bounds.push(format!("COUNT(*) < {lo}"));
+                }
+                if let Some(hi) = max {
+                    out_of_bounds.push(format!("COUNT(*) > {hi}"));
+                }
+                let condition = if out_of_bounds.is_empty() { "FALSE".to_string() } else { out_of_bounds.join(" OR ") };
+                format!(
+                    "{}\n  CASE WHEN {condition} THEN 1 ELSE 0 END AS failures,\n  {} AS examples\nFROM {};",
+                    head(&d, &check.name, check.severity),
+                    d.single(&[("row_count".into(), "COUNT(*)".into(), Type::Int64)]),
+                    s.table
+                )
+            }
+            TableRule::Query(_) => {
+                let Some((query, columns)) = assertion(check) else {
+                    continue;
+                };
+                let fields: Vec<(String, String, Type)> =
+                    columns.iter().map(|(n, t)| (n.clone(), format!("violations.{}", d.q(n)), t.clone())).collect();
+                format!(
+                    "{}\n  COUNT(*) AS failures,\n  {} AS examples\nFROM (\n{query}\n) AS violations;",
+                    head(&d, &check.name, check.severity),
+                    d.examples(&fields)
+                )
+            }
+        };
+        push(check.name.clone(), check.severity, about, sql);
+    }
+    out
+}
