@@ -50,12 +50,26 @@ pub struct CheckedPort {
     /// Per inferred column: its lineage, over the product's inputs, and the
     /// span of the SELECT item that makes it.
     pub lineage: Option<Vec<(Lineage, Span)>>,
+    /// The custom checks of the port that checked, by check index.
+    pub assertions: Vec<(usize, CheckedAssertion)>,
+}
+
+/// The checked query of a custom quality check. Its relations name the
+/// product's inputs by index, and the port it checks as index
+/// `inputs.len()`.
+#[derive(Clone, Debug)]
+pub struct CheckedAssertion {
+    pub relations: Vec<(Range<usize>, usize)>,
+    pub columns: Vec<SchemaColumn>,
 }
 
 #[derive(Debug)]
 pub struct CheckedMesh {
     /// Per product, per output port (same order as the mesh).
     pub ports: Vec<Vec<CheckedPort>>,
+    /// Per product, the custom checks of its inputs that checked:
+    /// (input index, check index, query).
+    pub input_assertions: Vec<Vec<(usize, usize, CheckedAssertion)>>,
     /// Thread time spent parsing queries, and checking them.
     pub parse_time: Duration,
     pub check_time: Duration,
@@ -84,9 +98,11 @@ pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -
     // declared ones at once, inferred ones when their product is checked.
     let results = schedule(mesh, sources, &ports);
     let mut visited = vec![false; mesh.products.len()];
+    let mut input_assertions = vec![vec![]; mesh.products.len()];
     let (mut parse_time, mut check_time) = (Duration::ZERO, Duration::ZERO);
     for (pi, result) in results.into_iter().enumerate() {
-        let Some((checked, mut d, [parse, check])) = result.into_inner() else { continue };
+        let Some((checked, inputs_checked, mut d, [parse, check])) = result.into_inner() else { continue };
+        input_assertions[pi] = inputs_checked;
         parse_time += parse;
         check_time += check;
         visited[pi] = true;
@@ -95,6 +111,7 @@ pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -
             let port = &mut ports[pi][oi];
             port.relations = entry.relations;
             port.lineage = entry.lineage;
+            port.assertions = entry.assertions;
             if port.schema.is_none() {
                 port.schema = entry.inferred.clone();
             }
@@ -115,7 +132,7 @@ pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -
             );
         }
     }
-    CheckedMesh { ports, parse_time, check_time }
+    CheckedMesh { ports, input_assertions, parse_time, check_time }
 }
 
 /// What the parallel check shares: the mesh, and each product's result
@@ -201,7 +218,12 @@ fn run<'s>(scope: &rayon::Scope<'s>, shared: &'s Schedule<'s>, pi: usize) {
 
 /// Parses the queries of a product that is not checked, for their syntax errors.
 fn syntax_errors(product: &crate::resolve::Product, sources: &Sources, diags: &mut Vec<Diagnostic>) {
-    for file in product.outputs.iter().filter_map(|o| o.query_file) {
+    let checks = product.outputs.iter().flat_map(|o| &o.checks).chain(product.inputs.iter().flat_map(|i| &i.checks));
+    let assertions = checks.filter_map(|c| match c.rule {
+        crate::resolve::TableRule::Query(file) => file,
+        _ => None,
+    });
+    for file in product.outputs.iter().filter_map(|o| o.query_file).chain(assertions) {
         if let Err(d) = crate::sql::parse_query(file, sources.get(file), product.target()) {
             diags.push(d);
         }
@@ -210,7 +232,7 @@ fn syntax_errors(product: &crate::resolve::Product, sources: &Sources, diags: &m
 
 /// What checking one product gives: its ports, its diagnostics, and the
 /// thread time spent parsing and checking.
-type ProductResult = (Vec<CheckedPort>, Vec<Diagnostic>, [Duration; 2]);
+type ProductResult = (Vec<CheckedPort>, Vec<(usize, usize, CheckedAssertion)>, Vec<Diagnostic>, [Duration; 2]);
 
 /// Checks one product's queries against the schemas of its inputs, as far
 /// as they are known in `ports`; what it found for each of its ports.
@@ -257,7 +279,7 @@ fn check_product(
         );
         // Its queries are still parsed: a syntax error is reported anyway.
         syntax_errors(product, sources, &mut diags);
-        return (out, diags, [Duration::ZERO, started.elapsed()]);
+        return (out, vec![], diags, [Duration::ZERO, started.elapsed()]);
     }
     let unresolved: Vec<bool> = product.inputs.iter().map(|i| i.source == InputSource::Unresolved).collect();
     for (oi, output) in product.outputs.iter().enumerate() {
@@ -294,7 +316,64 @@ fn check_product(
         entry.lineage = lineage.filter(|_| inferred.is_some());
         entry.inferred = inferred;
     }
-    (out, diags, [parse_time, started.elapsed().saturating_sub(parse_time)])
+    // Custom checks: a port's see the product's inputs and the port itself
+    // (by its name, before an input of the same name); an input's see the inputs.
+    let mut input_checked = vec![];
+    let mut check_assertion = |file: crate::span::FileId, scope: &[InputSchema], diags: &mut Vec<Diagnostic>| {
+        let parsing = Instant::now();
+        let parsed = crate::sql::parse_query(file, sources.get(file), target);
+        parse_time += parsing.elapsed();
+        let parsed = parsed.map_err(|d| diags.push(d)).ok()?;
+        let map = SpanMap { file: parsed.file, source: sources.get(parsed.file) };
+        let mut flags = unresolved.clone();
+        flags.resize(scope.len(), false);
+        let mut checker = query::Checker::new(target, scope, &flags, map, &mesh.deidentifying, &parsed.corresponding);
+        let cols = checker.check_port_query(&parsed.query);
+        let broken = checker.diags.iter().any(Diagnostic::is_error);
+        diags.append(&mut checker.diags);
+        let cols = cols.filter(|_| !broken)?;
+        contract::check_output_names(&cols, parsed.file, diags).then(|| CheckedAssertion {
+            relations: std::mem::take(&mut checker.relations),
+            columns: cols
+                .iter()
+                .map(|c| SchemaColumn {
+                    name: c.name.clone().unwrap_or_default(),
+                    ty: c.typed.ty.clone(),
+                    nullable: c.typed.nullable,
+                })
+                .collect(),
+        })
+    };
+    for (oi, output) in product.outputs.iter().enumerate() {
+        let Some(schema) = output
+            .columns
+            .as_ref()
+            .map(|c| c.iter().map(SchemaColumn::from).collect())
+            .or_else(|| out[oi].inferred.clone())
+        else {
+            continue;
+        };
+        let mut scope = inputs.clone();
+        scope.iter_mut().filter(|i| i.name.eq_ignore_ascii_case(&output.name)).for_each(|i| i.name.clear());
+        scope.push(InputSchema { name: output.name.clone(), columns: schema });
+        for (ci, check) in output.checks.iter().enumerate() {
+            if let crate::resolve::TableRule::Query(Some(file)) = check.rule {
+                if let Some(a) = check_assertion(file, &scope, &mut diags) {
+                    out[oi].assertions.push((ci, a));
+                }
+            }
+        }
+    }
+    for (ii, input) in product.inputs.iter().enumerate() {
+        for (ci, check) in input.checks.iter().enumerate() {
+            if let crate::resolve::TableRule::Query(Some(file)) = check.rule {
+                if let Some(a) = check_assertion(file, &inputs, &mut diags) {
+                    input_checked.push((ii, ci, a));
+                }
+            }
+        }
+    }
+    (out, input_checked, diags, [parse_time, started.elapsed().saturating_sub(parse_time)])
 }
 
 /// Output column of a query, as the checker inferred it.

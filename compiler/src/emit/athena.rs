@@ -258,14 +258,20 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
                             file.partitions
                                 .iter()
                                 .filter_map(|k| input.columns.iter().find(|c| &c.name == k))
-                                .map(|c| Ok(format!("{} {}", hive_ident(&c.name), athena.hive_type(&c.ty)?)))
+                                .map(|c| {
+                                    Ok(format!(
+                                        "{} {}",
+                                        hive_ident(&c.name),
+                                        athena.hive_type(&ingest::raw_type(athena, file, c))?
+                                    ))
+                                })
                                 .collect::<Result<Vec<_>, String>>()
                                 .map(|v| v.join(", "))
                         })
                         .transpose()?,
-                    storage: Some(file_storage(athena, file)),
+                    storage: Some(file_storage(athena, file, &stored)),
                     location: lit(file.prefix()),
-                    properties: iceberg(athena),
+                    properties: properties(athena, &props),
                 });
             }
             Ingest::Feed { event_time, .. } => {
@@ -292,7 +298,7 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
             name: read.quoted.clone(),
             query: ingest::read_view(athena, input, &storage.quoted),
         });
-        let checks = ingest::input_checks(athena, input, &read.quoted, &storage.quoted, &|_| None);
+        let checks = ingest::input_checks(athena, input, &read.quoted, &storage.quoted, &|c| p.input_assertion(i, c));
         if !checks.is_empty() {
             let subject = format!("input `{}` of {}", input.name, product.id);
             let text = render("checks", context! { product_file, subject, checks })?;
@@ -405,7 +411,7 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
             freshness_table: None,
             checks: &port.checks,
         };
-        let checks = quality::checks(athena, &subject, &|_| None);
+        let checks = quality::checks(athena, &subject, &|c| p.port_assertion(oi, &table.quoted, c));
         if !checks.is_empty() {
             let text = render("checks", context! { product_file, subject => format!("port {port_id}"), checks })?;
             artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: text });
@@ -516,7 +522,7 @@ struct ViewDef {
 }
 
 /// How the files of a file input are read: the SerDe and file format.
-fn file_storage(athena: &Athena, file: &FileInput) -> String {
+fn file_storage(athena: &Athena, file: &FileInput, columns: &[Column]) -> String {
     let lit = |s: &str| athena.string_literal(s);
     match file.format {
         // OpenCSVSerde reads quoted fields (and every value as text).
@@ -525,10 +531,55 @@ fn file_storage(athena: &Athena, file: &FileInput) -> String {
             lit(&file.csv.delimiter),
             lit(&file.csv.quote)
         ),
-        FileFormat::Json => "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\nWITH SERDEPROPERTIES ('ignore.malformed.json' = 'true')\nSTORED AS TEXTFILE".to_string(),
+        // The Hive SerDe: AWS warns that OpenX's results can vary between runs.
+        FileFormat::Json => "ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'\nSTORED AS TEXTFILE".to_string(),
         FileFormat::Parquet => "STORED AS PARQUET".to_string(),
-        FileFormat::Avro => "STORED AS AVRO".to_string(),
+        // Athena's Avro SerDe needs the schema as a literal (no schema url).
+        FileFormat::Avro => format!(
+            "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.avro.AvroSerDe'\nWITH SERDEPROPERTIES ('avro.schema.literal' = {})\nSTORED AS AVRO",
+            lit(&avro_schema(columns))
+        ),
     }
+}
+
+/// The Avro record schema of a file input's columns (every field nullable).
+fn avro_schema(columns: &[Column]) -> String {
+    fn avro(ty: &Type, name: &str) -> serde_json::Value {
+        use serde_json::json;
+        match ty {
+            Type::Bool => json!("boolean"),
+            Type::Int8 | Type::Int16 | Type::Int32 => json!("int"),
+            Type::Int64 => json!("long"),
+            Type::Float32 => json!("float"),
+            Type::Float64 => json!("double"),
+            Type::Numeric(ps) | Type::BigNumeric(ps) => {
+                let (p, s) = ps.unwrap_or((38, 9));
+                json!({ "type": "bytes", "logicalType": "decimal", "precision": p, "scale": s })
+            }
+            Type::Bytes(_) => json!("bytes"),
+            Type::Date => json!({ "type": "int", "logicalType": "date" }),
+            Type::Datetime | Type::Timestamp => json!({ "type": "long", "logicalType": "timestamp-millis" }),
+            Type::Array(e) => json!({ "type": "array", "items": nullable(avro(e, name)) }),
+            Type::Map(_, v) => json!({ "type": "map", "values": nullable(avro(v, name)) }),
+            Type::Struct(fields) => json!({
+                "type": "record",
+                "name": format!("{name}_record"),
+                "fields": fields.iter().enumerate().map(|(i, f)| {
+                    let n = f.name.clone().unwrap_or_else(|| format!("_field_{}", i + 1));
+                    json!({ "name": n, "type": nullable(avro(&f.ty, &n)), "default": null })
+                }).collect::<Vec<_>>(),
+            }),
+            _ => json!("string"),
+        }
+    }
+    fn nullable(t: serde_json::Value) -> serde_json::Value {
+        serde_json::json!(["null", t])
+    }
+    let fields: Vec<serde_json::Value> = columns
+        .iter()
+        .map(|c| serde_json::json!({ "name": c.name, "type": nullable(avro(&c.ty, &c.name)), "default": null }))
+        .collect();
+    serde_json::json!({ "type": "record", "name": "row", "fields": fields }).to_string()
 }
 
 /// TBLPROPERTIES of a file input: the CSV header, and partition projection

@@ -242,7 +242,7 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             options: options(view_about),
             query: ingest::read_view(bq, input, &storage.quoted),
         });
-        let checks = ingest::input_checks(bq, input, &read.quoted, &storage.quoted, &|_| None);
+        let checks = ingest::input_checks(bq, input, &read.quoted, &storage.quoted, &|c| p.input_assertion(i, c));
         if !checks.is_empty() {
             let subject = format!("input `{}` of {}", input.name, product.id);
             let text = env_render("checks", context! { product_file, subject, checks })?;
@@ -351,7 +351,7 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             freshness_table: None,
             checks: &port.checks,
         };
-        let checks = quality::checks(bq, &subject, &|_| None);
+        let checks = quality::checks(bq, &subject, &|c| p.port_assertion(oi, &table.quoted, c));
         if !checks.is_empty() {
             let text = env_render("checks", context! { product_file, subject => format!("port {port_id}"), checks })?;
             artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: text });

@@ -74,7 +74,8 @@ pub fn stored_tables(target: &dyn Target, input: &Input) -> Vec<(&'static str, S
 fn raw_value(target: &dyn Target, file: &FileInput, c: &Column) -> String {
     let col = target.quote_ident(&c.name);
     let text = raw_type(target, file, c) == Type::String(None);
-    if target.kind() == TargetKind::Athena && file.format == FileFormat::Csv && text {
+    let key = file.partitions.iter().any(|p| p.eq_ignore_ascii_case(&c.name));
+    if target.kind() == TargetKind::Athena && file.format == FileFormat::Csv && text && !key {
         format!("NULLIF({col}, {})", target.string_literal(&file.csv.null))
     } else {
         col
@@ -88,10 +89,17 @@ fn try_cast(target: &dyn Target, expr: &str, ty: &Type) -> String {
     }
 }
 
-/// A file input's typed columns (select items) and the condition that
-/// marks a row as rejected (a value that does not cast, a required value
-/// missing).
-pub fn file_typing(target: &dyn Target, file: &FileInput, columns: &[Column]) -> (Vec<String>, String) {
+/// A file input's typed columns (select items), the condition that marks
+/// a row as rejected (a value that does not cast, a required value
+/// missing) and, on Athena, the condition that keeps only the files the
+/// uri names.
+pub struct FileTyping {
+    pub items: Vec<String>,
+    pub rejected: String,
+    pub in_files: Option<String>,
+}
+
+pub fn file_typing(target: &dyn Target, file: &FileInput, columns: &[Column]) -> FileTyping {
     let mut items = vec![];
     let mut rejected = vec![];
     for c in columns {
@@ -111,12 +119,10 @@ pub fn file_typing(target: &dyn Target, file: &FileInput, columns: &[Column]) ->
             rejected.push(format!("{value} IS NULL"));
         }
     }
-    if let Some(pattern) = path_pattern(target, file) {
-        // Athena reads every file below the folder: the pattern keeps the named ones.
-        rejected.insert(0, format!("\"$path\" NOT LIKE {pattern}"));
-    }
-    let condition = if rejected.is_empty() { "FALSE".to_string() } else { rejected.join("\n   OR ") };
-    (items, condition)
+    // Athena reads every file below the folder: the pattern keeps the named ones.
+    let in_files = path_pattern(target, file).map(|pattern| format!("\"$path\" LIKE {pattern}"));
+    let rejected = if rejected.is_empty() { "FALSE".to_string() } else { rejected.join("\n   OR ") };
+    FileTyping { items, rejected, in_files }
 }
 
 /// Athena: a LIKE pattern for the uri, when its file name has a wildcard.
@@ -144,8 +150,9 @@ pub fn read_view(target: &dyn Target, input: &Input, storage: &str) -> String {
             )
         }
         Ingest::File(file) => {
-            let (items, rejected) = file_typing(target, file, &input.columns);
-            format!("SELECT\n  {}\nFROM {storage}\nWHERE NOT (\n  {rejected}\n)", items.join(",\n  "))
+            let t = file_typing(target, file, &input.columns);
+            let files = t.in_files.map_or(String::new(), |f| format!("{f}\n  AND "));
+            format!("SELECT\n  {}\nFROM {storage}\nWHERE {files}NOT (\n  {}\n)", t.items.join(",\n  "), t.rejected)
         }
         Ingest::Port => String::new(),
     }
@@ -175,7 +182,11 @@ pub fn input_checks(
     let mut out = vec![];
     match &input.ingest {
         Ingest::File(file) => {
-            let (_, rejected) = file_typing(target, file, &input.columns);
+            let t = file_typing(target, file, &input.columns);
+            let rejected = match t.in_files {
+                Some(f) => format!("{f}\n  AND (\n   {}\n  )", t.rejected),
+                None => t.rejected,
+            };
             // Rejected rows are shown as the file has them: every value as text.
             let raw: Vec<(String, Type)> =
                 input.columns.iter().map(|c| (c.name.clone(), raw_type(target, file, c))).collect();

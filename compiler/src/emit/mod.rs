@@ -64,6 +64,8 @@ pub struct EmitProduct<'a> {
     pub input_columns: Vec<Vec<SchemaColumn>>,
     /// The mesh's column lineage (classifications of the ports' columns).
     pub lineage: &'a MeshLineage,
+    /// The checked custom checks of the product's inputs.
+    pub input_assertions: &'a [(usize, usize, crate::check::CheckedAssertion)],
     pub id: crate::resolve::ProductId,
 }
 
@@ -91,16 +93,65 @@ impl EmitProduct<'_> {
         let Some(file) = self.product.outputs[port].query_file else {
             return String::new();
         };
+        self.rewrite(file, &self.ports[port].relations, None)
+    }
+
+    /// A query file with every relation replaced by its physical table:
+    /// the inputs by index, and `this` (a checked port) as index
+    /// `inputs.len()`. Comments and layout are kept.
+    pub fn rewrite(
+        &self,
+        file: crate::span::FileId,
+        relations: &[(std::ops::Range<usize>, usize)],
+        this: Option<&str>,
+    ) -> String {
         let mut text = self.sources.get(file).text.clone();
-        let mut relations = self.ports[port].relations.clone();
+        let mut relations = relations.to_vec();
         relations.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
         for (range, input) in relations {
-            if text.get(range.clone()).is_some() {
-                text.replace_range(range, &self.inputs[input].quoted);
+            let name = self.inputs.get(input).map(|p| p.quoted.as_str()).or(this);
+            if let (Some(name), Some(_)) = (name, text.get(range.clone())) {
+                text.replace_range(range, name);
             }
         }
         let trimmed = text.trim_end();
         trimmed.strip_suffix(';').unwrap_or(trimmed).trim_end().to_string()
+    }
+
+    /// The rewritten query and columns of a port's custom check.
+    pub fn port_assertion(
+        &self,
+        port: usize,
+        table: &str,
+        check: &crate::resolve::TableCheck,
+    ) -> Option<(String, Vec<(String, crate::types::Type)>)> {
+        let ci = self.product.outputs[port].checks.iter().position(|c| std::ptr::eq(c, check))?;
+        let (_, a) = self.ports[port].assertions.iter().find(|(i, _)| *i == ci)?;
+        self.assertion(&check.rule, a, Some(table))
+    }
+
+    /// The rewritten query and columns of an input's custom check.
+    pub fn input_assertion(
+        &self,
+        input: usize,
+        check: &crate::resolve::TableCheck,
+    ) -> Option<(String, Vec<(String, crate::types::Type)>)> {
+        let ci = self.product.inputs[input].checks.iter().position(|c| std::ptr::eq(c, check))?;
+        let (_, _, a) = self.input_assertions.iter().find(|(ii, i, _)| *ii == input && *i == ci)?;
+        self.assertion(&check.rule, a, None)
+    }
+
+    fn assertion(
+        &self,
+        rule: &crate::resolve::TableRule,
+        a: &crate::check::CheckedAssertion,
+        this: Option<&str>,
+    ) -> Option<(String, Vec<(String, crate::types::Type)>)> {
+        let crate::resolve::TableRule::Query(Some(file)) = rule else {
+            return None;
+        };
+        let columns = a.columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
+        Some((self.rewrite(*file, &a.relations, this), columns))
     }
 }
 
@@ -130,8 +181,17 @@ pub fn emit_mesh(
             let target = product.target();
             let (inputs, input_columns) = input_tables(mesh, checked, product, target)?;
             let id = crate::resolve::ProductId(pi as u32);
-            let ep =
-                EmitProduct { mesh, product, ports: &checked.ports[pi], sources, inputs, input_columns, lineage, id };
+            let ep = EmitProduct {
+                mesh,
+                product,
+                ports: &checked.ports[pi],
+                sources,
+                inputs,
+                input_columns,
+                lineage,
+                id,
+                input_assertions: &checked.input_assertions[pi],
+            };
             target.emit_product(&ep)
         })
         .collect();

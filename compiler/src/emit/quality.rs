@@ -191,11 +191,16 @@ pub fn rows_check(
 /// The columns an example shows: the unique key (to find the row) and the
 /// columns the rule is about.
 fn example_fields(d: &Dialect, s: &Subject, show: &[&str]) -> Vec<(String, String, Type)> {
-    // Without a key, the whole row is what finds it.
-    if s.unique_key.is_empty() {
+    // The key finds the row: the unique key, else the unique columns,
+    // else the whole row.
+    let mut names: Vec<&str> = if !s.unique_key.is_empty() {
+        s.unique_key.iter().map(String::as_str).collect()
+    } else {
+        s.declared.iter().filter(|c| c.unique).map(|c| c.name.as_str()).collect()
+    };
+    if names.is_empty() {
         return s.columns.iter().map(|(n, t)| (n.clone(), d.q(n), t.clone())).collect();
     }
-    let mut names: Vec<&str> = s.unique_key.iter().map(String::as_str).collect();
     for n in show {
         if !names.iter().any(|k| k.eq_ignore_ascii_case(n)) {
             names.push(n);

@@ -6,7 +6,7 @@
 -- event_id_not_null (error): `event_id` is required
 SELECT 'event_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `actor` AS `actor`, `at` AS `at`, `tags` AS `tags`, `lat` AS `lat`, `score` AS `score`, `checksum` AS `checksum`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`)) LIMIT 5) AS examples
 FROM `acme-data`.`ops__audit`.`audit_log_v2`
 WHERE `event_id` IS NULL;
 
@@ -24,13 +24,13 @@ FROM (
 -- actor_accepted_values (error): `actor` is one of the accepted values
 SELECT 'actor_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `actor` AS `actor`, `at` AS `at`, `tags` AS `tags`, `lat` AS `lat`, `score` AS `score`, `checksum` AS `checksum`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `actor` AS `actor`)) LIMIT 5) AS examples
 FROM `acme-data`.`ops__audit`.`audit_log_v2`
 WHERE `actor` NOT IN ('alice', 'bob', 'o\'neil');
 
 -- at_not_null (error): `at` is required
 SELECT 'at_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `actor` AS `actor`, `at` AS `at`, `tags` AS `tags`, `lat` AS `lat`, `score` AS `score`, `checksum` AS `checksum`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`)) LIMIT 5) AS examples
 FROM `acme-data`.`ops__audit`.`audit_log_v2`
 WHERE `at` IS NULL;

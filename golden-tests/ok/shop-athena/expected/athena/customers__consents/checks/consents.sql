@@ -6,7 +6,7 @@
 -- customer_id_not_null (error): `customer_id` is required
 SELECT 'customer_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'newsletter_opt_in', 'personalisation_opt_in', 'third_party_opt_in', 'consent_updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("newsletter_opt_in" AS JSON), CAST("personalisation_opt_in" AS JSON), CAST("third_party_opt_in" AS JSON), CAST(CAST("consent_updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__consents"."consents_v1"
 WHERE "customer_id" IS NULL;
 
@@ -24,27 +24,27 @@ FROM (
 -- newsletter_opt_in_not_null (error): `newsletter_opt_in` is required
 SELECT 'newsletter_opt_in_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'newsletter_opt_in', 'personalisation_opt_in', 'third_party_opt_in', 'consent_updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("newsletter_opt_in" AS JSON), CAST("personalisation_opt_in" AS JSON), CAST("third_party_opt_in" AS JSON), CAST(CAST("consent_updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__consents"."consents_v1"
 WHERE "newsletter_opt_in" IS NULL;
 
 -- personalisation_opt_in_not_null (error): `personalisation_opt_in` is required
 SELECT 'personalisation_opt_in_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'newsletter_opt_in', 'personalisation_opt_in', 'third_party_opt_in', 'consent_updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("newsletter_opt_in" AS JSON), CAST("personalisation_opt_in" AS JSON), CAST("third_party_opt_in" AS JSON), CAST(CAST("consent_updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__consents"."consents_v1"
 WHERE "personalisation_opt_in" IS NULL;
 
 -- third_party_opt_in_not_null (error): `third_party_opt_in` is required
 SELECT 'third_party_opt_in_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'newsletter_opt_in', 'personalisation_opt_in', 'third_party_opt_in', 'consent_updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("newsletter_opt_in" AS JSON), CAST("personalisation_opt_in" AS JSON), CAST("third_party_opt_in" AS JSON), CAST(CAST("consent_updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__consents"."consents_v1"
 WHERE "third_party_opt_in" IS NULL;
 
 -- consent_updated_at_not_null (error): `consent_updated_at` is required
 SELECT 'consent_updated_at_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'newsletter_opt_in', 'personalisation_opt_in', 'third_party_opt_in', 'consent_updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("newsletter_opt_in" AS JSON), CAST("personalisation_opt_in" AS JSON), CAST("third_party_opt_in" AS JSON), CAST(CAST("consent_updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__consents"."consents_v1"
 WHERE "consent_updated_at" IS NULL;

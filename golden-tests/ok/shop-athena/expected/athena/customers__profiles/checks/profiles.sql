@@ -6,7 +6,7 @@
 -- customer_id_not_null (error): `customer_id` is required
 SELECT 'customer_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "customer_id" IS NULL;
 
@@ -24,91 +24,91 @@ FROM (
 -- email_not_null (error): `email` is required
 SELECT 'email_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "email" IS NULL;
 
 -- full_name_not_null (error): `full_name` is required
 SELECT 'full_name_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "full_name" IS NULL;
 
 -- age_band_not_null (error): `age_band` is required
 SELECT 'age_band_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "age_band" IS NULL;
 
 -- age_band_accepted_values (error): `age_band` is one of the accepted values
 SELECT 'age_band_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'age_band'], ARRAY[CAST("customer_id" AS JSON), CAST("age_band" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "age_band" NOT IN ('under_25', '25_34', '35_49', '50_plus', 'unknown');
 
 -- language_not_null (error): `language` is required
 SELECT 'language_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "language" IS NULL;
 
 -- signup_at_not_null (error): `signup_at` is required
 SELECT 'signup_at_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "signup_at" IS NULL;
 
 -- signup_on_not_null (error): `signup_on` is required
 SELECT 'signup_on_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "signup_on" IS NULL;
 
 -- signup_channel_not_null (error): `signup_channel` is required
 SELECT 'signup_channel_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "signup_channel" IS NULL;
 
 -- loyalty_tier_not_null (error): `loyalty_tier` is required
 SELECT 'loyalty_tier_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "loyalty_tier" IS NULL;
 
 -- loyalty_tier_accepted_values (error): `loyalty_tier` is one of the accepted values
 SELECT 'loyalty_tier_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'loyalty_tier'], ARRAY[CAST("customer_id" AS JSON), CAST("loyalty_tier" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "loyalty_tier" NOT IN ('none', 'silver', 'gold', 'platinum');
 
 -- loyalty_points_not_null (error): `loyalty_points` is required
 SELECT 'loyalty_points_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "loyalty_points" IS NULL;
 
 -- is_loyalty_member_not_null (error): `is_loyalty_member` is required
 SELECT 'is_loyalty_member_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "is_loyalty_member" IS NULL;
 
 -- updated_at_not_null (error): `updated_at` is required
 SELECT 'updated_at_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'email', 'first_name', 'full_name', 'phone', 'age_band', 'country', 'language', 'signup_at', 'signup_on', 'signup_channel', 'loyalty_tier', 'loyalty_points', 'is_loyalty_member', 'updated_at'], ARRAY[CAST("customer_id" AS JSON), CAST("email" AS JSON), CAST("first_name" AS JSON), CAST("full_name" AS JSON), CAST("phone" AS JSON), CAST("age_band" AS JSON), CAST("country" AS JSON), CAST("language" AS JSON), CAST(CAST("signup_at" AS varchar) AS JSON), CAST(CAST("signup_on" AS varchar) AS JSON), CAST("signup_channel" AS JSON), CAST("loyalty_tier" AS JSON), CAST("loyalty_points" AS JSON), CAST("is_loyalty_member" AS JSON), CAST(CAST("updated_at" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "customers__profiles"."profiles_v1"
 WHERE "updated_at" IS NULL;
 

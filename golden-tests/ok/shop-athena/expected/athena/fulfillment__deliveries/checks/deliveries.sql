@@ -6,7 +6,7 @@
 -- shipment_id_not_null (error): `shipment_id` is required
 SELECT 'shipment_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id', 'order_id', 'carrier', 'shipped_on', 'first_scan_at', 'delivered_at', 'delivery_status', 'transit_hours', 'failed_attempts', 'longest_gap_hours', 'promised_date', 'is_late'], ARRAY[CAST("shipment_id" AS JSON), CAST("order_id" AS JSON), CAST("carrier" AS JSON), CAST(CAST("shipped_on" AS varchar) AS JSON), CAST(CAST("first_scan_at" AS varchar) AS JSON), CAST(CAST("delivered_at" AS varchar) AS JSON), CAST("delivery_status" AS JSON), CAST("transit_hours" AS JSON), CAST("failed_attempts" AS JSON), CAST("longest_gap_hours" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON), CAST("is_late" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id'], ARRAY[CAST("shipment_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "fulfillment__deliveries"."deliveries_v1"
 WHERE "shipment_id" IS NULL;
 
@@ -24,42 +24,42 @@ FROM (
 -- order_id_not_null (error): `order_id` is required
 SELECT 'order_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id', 'order_id', 'carrier', 'shipped_on', 'first_scan_at', 'delivered_at', 'delivery_status', 'transit_hours', 'failed_attempts', 'longest_gap_hours', 'promised_date', 'is_late'], ARRAY[CAST("shipment_id" AS JSON), CAST("order_id" AS JSON), CAST("carrier" AS JSON), CAST(CAST("shipped_on" AS varchar) AS JSON), CAST(CAST("first_scan_at" AS varchar) AS JSON), CAST(CAST("delivered_at" AS varchar) AS JSON), CAST("delivery_status" AS JSON), CAST("transit_hours" AS JSON), CAST("failed_attempts" AS JSON), CAST("longest_gap_hours" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON), CAST("is_late" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id'], ARRAY[CAST("shipment_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "fulfillment__deliveries"."deliveries_v1"
 WHERE "order_id" IS NULL;
 
 -- carrier_accepted_values (error): `carrier` is one of the accepted values
 SELECT 'carrier_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id', 'order_id', 'carrier', 'shipped_on', 'first_scan_at', 'delivered_at', 'delivery_status', 'transit_hours', 'failed_attempts', 'longest_gap_hours', 'promised_date', 'is_late'], ARRAY[CAST("shipment_id" AS JSON), CAST("order_id" AS JSON), CAST("carrier" AS JSON), CAST(CAST("shipped_on" AS varchar) AS JSON), CAST(CAST("first_scan_at" AS varchar) AS JSON), CAST(CAST("delivered_at" AS varchar) AS JSON), CAST("delivery_status" AS JSON), CAST("transit_hours" AS JSON), CAST("failed_attempts" AS JSON), CAST("longest_gap_hours" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON), CAST("is_late" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id', 'carrier'], ARRAY[CAST("shipment_id" AS JSON), CAST("carrier" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "fulfillment__deliveries"."deliveries_v1"
 WHERE "carrier" NOT IN ('DHL', 'UPS', 'DPD');
 
 -- shipped_on_not_null (error): `shipped_on` is required
 SELECT 'shipped_on_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id', 'order_id', 'carrier', 'shipped_on', 'first_scan_at', 'delivered_at', 'delivery_status', 'transit_hours', 'failed_attempts', 'longest_gap_hours', 'promised_date', 'is_late'], ARRAY[CAST("shipment_id" AS JSON), CAST("order_id" AS JSON), CAST("carrier" AS JSON), CAST(CAST("shipped_on" AS varchar) AS JSON), CAST(CAST("first_scan_at" AS varchar) AS JSON), CAST(CAST("delivered_at" AS varchar) AS JSON), CAST("delivery_status" AS JSON), CAST("transit_hours" AS JSON), CAST("failed_attempts" AS JSON), CAST("longest_gap_hours" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON), CAST("is_late" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id'], ARRAY[CAST("shipment_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "fulfillment__deliveries"."deliveries_v1"
 WHERE "shipped_on" IS NULL;
 
 -- delivery_status_not_null (error): `delivery_status` is required
 SELECT 'delivery_status_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id', 'order_id', 'carrier', 'shipped_on', 'first_scan_at', 'delivered_at', 'delivery_status', 'transit_hours', 'failed_attempts', 'longest_gap_hours', 'promised_date', 'is_late'], ARRAY[CAST("shipment_id" AS JSON), CAST("order_id" AS JSON), CAST("carrier" AS JSON), CAST(CAST("shipped_on" AS varchar) AS JSON), CAST(CAST("first_scan_at" AS varchar) AS JSON), CAST(CAST("delivered_at" AS varchar) AS JSON), CAST("delivery_status" AS JSON), CAST("transit_hours" AS JSON), CAST("failed_attempts" AS JSON), CAST("longest_gap_hours" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON), CAST("is_late" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id'], ARRAY[CAST("shipment_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "fulfillment__deliveries"."deliveries_v1"
 WHERE "delivery_status" IS NULL;
 
 -- delivery_status_accepted_values (error): `delivery_status` is one of the accepted values
 SELECT 'delivery_status_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id', 'order_id', 'carrier', 'shipped_on', 'first_scan_at', 'delivered_at', 'delivery_status', 'transit_hours', 'failed_attempts', 'longest_gap_hours', 'promised_date', 'is_late'], ARRAY[CAST("shipment_id" AS JSON), CAST("order_id" AS JSON), CAST("carrier" AS JSON), CAST(CAST("shipped_on" AS varchar) AS JSON), CAST(CAST("first_scan_at" AS varchar) AS JSON), CAST(CAST("delivered_at" AS varchar) AS JSON), CAST("delivery_status" AS JSON), CAST("transit_hours" AS JSON), CAST("failed_attempts" AS JSON), CAST("longest_gap_hours" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON), CAST("is_late" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id', 'delivery_status'], ARRAY[CAST("shipment_id" AS JSON), CAST("delivery_status" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "fulfillment__deliveries"."deliveries_v1"
 WHERE "delivery_status" NOT IN ('delivered', 'in_transit', 'returned_to_sender', 'not_scanned');
 
 -- failed_attempts_not_null (error): `failed_attempts` is required
 SELECT 'failed_attempts_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id', 'order_id', 'carrier', 'shipped_on', 'first_scan_at', 'delivered_at', 'delivery_status', 'transit_hours', 'failed_attempts', 'longest_gap_hours', 'promised_date', 'is_late'], ARRAY[CAST("shipment_id" AS JSON), CAST("order_id" AS JSON), CAST("carrier" AS JSON), CAST(CAST("shipped_on" AS varchar) AS JSON), CAST(CAST("first_scan_at" AS varchar) AS JSON), CAST(CAST("delivered_at" AS varchar) AS JSON), CAST("delivery_status" AS JSON), CAST("transit_hours" AS JSON), CAST("failed_attempts" AS JSON), CAST("longest_gap_hours" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON), CAST("is_late" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['shipment_id'], ARRAY[CAST("shipment_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "fulfillment__deliveries"."deliveries_v1"
 WHERE "failed_attempts" IS NULL;
 

@@ -6,7 +6,7 @@
 -- customer_id_not_null (error): `customer_id` is required
 SELECT 'customer_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'country', 'signup_channel', 'first_order_on', 'last_order_on', 'cohort_month', 'order_count', 'gross_revenue', 'refunded_amount', 'net_revenue', 'avg_order_value', 'days_since_last_order', 'value_tier'], ARRAY[CAST("customer_id" AS JSON), CAST("country" AS JSON), CAST("signup_channel" AS JSON), CAST(CAST("first_order_on" AS varchar) AS JSON), CAST(CAST("last_order_on" AS varchar) AS JSON), CAST(CAST("cohort_month" AS varchar) AS JSON), CAST("order_count" AS JSON), CAST("gross_revenue" AS JSON), CAST("refunded_amount" AS JSON), CAST("net_revenue" AS JSON), CAST("avg_order_value" AS JSON), CAST("days_since_last_order" AS JSON), CAST("value_tier" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "marketing__customer_lifetime_value"."customer_ltv_v1"
 WHERE "customer_id" IS NULL;
 
@@ -24,42 +24,42 @@ FROM (
 -- order_count_not_null (error): `order_count` is required
 SELECT 'order_count_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'country', 'signup_channel', 'first_order_on', 'last_order_on', 'cohort_month', 'order_count', 'gross_revenue', 'refunded_amount', 'net_revenue', 'avg_order_value', 'days_since_last_order', 'value_tier'], ARRAY[CAST("customer_id" AS JSON), CAST("country" AS JSON), CAST("signup_channel" AS JSON), CAST(CAST("first_order_on" AS varchar) AS JSON), CAST(CAST("last_order_on" AS varchar) AS JSON), CAST(CAST("cohort_month" AS varchar) AS JSON), CAST("order_count" AS JSON), CAST("gross_revenue" AS JSON), CAST("refunded_amount" AS JSON), CAST("net_revenue" AS JSON), CAST("avg_order_value" AS JSON), CAST("days_since_last_order" AS JSON), CAST("value_tier" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "marketing__customer_lifetime_value"."customer_ltv_v1"
 WHERE "order_count" IS NULL;
 
 -- gross_revenue_not_null (error): `gross_revenue` is required
 SELECT 'gross_revenue_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'country', 'signup_channel', 'first_order_on', 'last_order_on', 'cohort_month', 'order_count', 'gross_revenue', 'refunded_amount', 'net_revenue', 'avg_order_value', 'days_since_last_order', 'value_tier'], ARRAY[CAST("customer_id" AS JSON), CAST("country" AS JSON), CAST("signup_channel" AS JSON), CAST(CAST("first_order_on" AS varchar) AS JSON), CAST(CAST("last_order_on" AS varchar) AS JSON), CAST(CAST("cohort_month" AS varchar) AS JSON), CAST("order_count" AS JSON), CAST("gross_revenue" AS JSON), CAST("refunded_amount" AS JSON), CAST("net_revenue" AS JSON), CAST("avg_order_value" AS JSON), CAST("days_since_last_order" AS JSON), CAST("value_tier" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "marketing__customer_lifetime_value"."customer_ltv_v1"
 WHERE "gross_revenue" IS NULL;
 
 -- refunded_amount_not_null (error): `refunded_amount` is required
 SELECT 'refunded_amount_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'country', 'signup_channel', 'first_order_on', 'last_order_on', 'cohort_month', 'order_count', 'gross_revenue', 'refunded_amount', 'net_revenue', 'avg_order_value', 'days_since_last_order', 'value_tier'], ARRAY[CAST("customer_id" AS JSON), CAST("country" AS JSON), CAST("signup_channel" AS JSON), CAST(CAST("first_order_on" AS varchar) AS JSON), CAST(CAST("last_order_on" AS varchar) AS JSON), CAST(CAST("cohort_month" AS varchar) AS JSON), CAST("order_count" AS JSON), CAST("gross_revenue" AS JSON), CAST("refunded_amount" AS JSON), CAST("net_revenue" AS JSON), CAST("avg_order_value" AS JSON), CAST("days_since_last_order" AS JSON), CAST("value_tier" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "marketing__customer_lifetime_value"."customer_ltv_v1"
 WHERE "refunded_amount" IS NULL;
 
 -- net_revenue_not_null (error): `net_revenue` is required
 SELECT 'net_revenue_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'country', 'signup_channel', 'first_order_on', 'last_order_on', 'cohort_month', 'order_count', 'gross_revenue', 'refunded_amount', 'net_revenue', 'avg_order_value', 'days_since_last_order', 'value_tier'], ARRAY[CAST("customer_id" AS JSON), CAST("country" AS JSON), CAST("signup_channel" AS JSON), CAST(CAST("first_order_on" AS varchar) AS JSON), CAST(CAST("last_order_on" AS varchar) AS JSON), CAST(CAST("cohort_month" AS varchar) AS JSON), CAST("order_count" AS JSON), CAST("gross_revenue" AS JSON), CAST("refunded_amount" AS JSON), CAST("net_revenue" AS JSON), CAST("avg_order_value" AS JSON), CAST("days_since_last_order" AS JSON), CAST("value_tier" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "marketing__customer_lifetime_value"."customer_ltv_v1"
 WHERE "net_revenue" IS NULL;
 
 -- value_tier_not_null (error): `value_tier` is required
 SELECT 'value_tier_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'country', 'signup_channel', 'first_order_on', 'last_order_on', 'cohort_month', 'order_count', 'gross_revenue', 'refunded_amount', 'net_revenue', 'avg_order_value', 'days_since_last_order', 'value_tier'], ARRAY[CAST("customer_id" AS JSON), CAST("country" AS JSON), CAST("signup_channel" AS JSON), CAST(CAST("first_order_on" AS varchar) AS JSON), CAST(CAST("last_order_on" AS varchar) AS JSON), CAST(CAST("cohort_month" AS varchar) AS JSON), CAST("order_count" AS JSON), CAST("gross_revenue" AS JSON), CAST("refunded_amount" AS JSON), CAST("net_revenue" AS JSON), CAST("avg_order_value" AS JSON), CAST("days_since_last_order" AS JSON), CAST("value_tier" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id'], ARRAY[CAST("customer_id" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "marketing__customer_lifetime_value"."customer_ltv_v1"
 WHERE "value_tier" IS NULL;
 
 -- value_tier_accepted_values (error): `value_tier` is one of the accepted values
 SELECT 'value_tier_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'country', 'signup_channel', 'first_order_on', 'last_order_on', 'cohort_month', 'order_count', 'gross_revenue', 'refunded_amount', 'net_revenue', 'avg_order_value', 'days_since_last_order', 'value_tier'], ARRAY[CAST("customer_id" AS JSON), CAST("country" AS JSON), CAST("signup_channel" AS JSON), CAST(CAST("first_order_on" AS varchar) AS JSON), CAST(CAST("last_order_on" AS varchar) AS JSON), CAST(CAST("cohort_month" AS varchar) AS JSON), CAST("order_count" AS JSON), CAST("gross_revenue" AS JSON), CAST("refunded_amount" AS JSON), CAST("net_revenue" AS JSON), CAST("avg_order_value" AS JSON), CAST("days_since_last_order" AS JSON), CAST("value_tier" AS JSON)]) AS JSON))), 1, 5) AS examples
+  slice(array_agg(json_format(CAST(MAP(ARRAY['customer_id', 'value_tier'], ARRAY[CAST("customer_id" AS JSON), CAST("value_tier" AS JSON)]) AS JSON))), 1, 5) AS examples
 FROM "marketing__customer_lifetime_value"."customer_ltv_v1"
 WHERE "value_tier" NOT IN ('prospect', 'low', 'medium', 'high');
 

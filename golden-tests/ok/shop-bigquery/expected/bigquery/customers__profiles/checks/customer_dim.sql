@@ -6,7 +6,7 @@
 -- customer_id_not_null (error): `customer_id` is required
 SELECT 'customer_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `country_code` AS `country_code`, `preferred_language` AS `preferred_language`, `signup_at` AS `signup_at`, `signup_channel` AS `signup_channel`, `updated_at` AS `updated_at`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`customers__profiles`.`customer_dim_v1`
 WHERE `customer_id` IS NULL;
 
@@ -24,13 +24,13 @@ FROM (
 -- signup_at_not_null (error): `signup_at` is required
 SELECT 'signup_at_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `country_code` AS `country_code`, `preferred_language` AS `preferred_language`, `signup_at` AS `signup_at`, `signup_channel` AS `signup_channel`, `updated_at` AS `updated_at`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`customers__profiles`.`customer_dim_v1`
 WHERE `signup_at` IS NULL;
 
 -- updated_at_not_null (error): `updated_at` is required
 SELECT 'updated_at_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `country_code` AS `country_code`, `preferred_language` AS `preferred_language`, `signup_at` AS `signup_at`, `signup_channel` AS `signup_channel`, `updated_at` AS `updated_at`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`customers__profiles`.`customer_dim_v1`
 WHERE `updated_at` IS NULL;

@@ -6,7 +6,7 @@
 -- shipment_id_not_null (error): `shipment_id` is required
 SELECT 'shipment_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`, `order_id` AS `order_id`, `carrier` AS `carrier`, `shipped_on` AS `shipped_on`, `first_scan_at` AS `first_scan_at`, `delivered_at` AS `delivered_at`, `delivery_status` AS `delivery_status`, `transit_hours` AS `transit_hours`, `failed_attempts` AS `failed_attempts`, `longest_gap_hours` AS `longest_gap_hours`, `promised_date` AS `promised_date`, `is_late` AS `is_late`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`fulfillment__deliveries`.`deliveries_v1`
 WHERE `shipment_id` IS NULL;
 
@@ -24,42 +24,42 @@ FROM (
 -- order_id_not_null (error): `order_id` is required
 SELECT 'order_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`, `order_id` AS `order_id`, `carrier` AS `carrier`, `shipped_on` AS `shipped_on`, `first_scan_at` AS `first_scan_at`, `delivered_at` AS `delivered_at`, `delivery_status` AS `delivery_status`, `transit_hours` AS `transit_hours`, `failed_attempts` AS `failed_attempts`, `longest_gap_hours` AS `longest_gap_hours`, `promised_date` AS `promised_date`, `is_late` AS `is_late`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`fulfillment__deliveries`.`deliveries_v1`
 WHERE `order_id` IS NULL;
 
 -- carrier_accepted_values (error): `carrier` is one of the accepted values
 SELECT 'carrier_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`, `order_id` AS `order_id`, `carrier` AS `carrier`, `shipped_on` AS `shipped_on`, `first_scan_at` AS `first_scan_at`, `delivered_at` AS `delivered_at`, `delivery_status` AS `delivery_status`, `transit_hours` AS `transit_hours`, `failed_attempts` AS `failed_attempts`, `longest_gap_hours` AS `longest_gap_hours`, `promised_date` AS `promised_date`, `is_late` AS `is_late`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`, `carrier` AS `carrier`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`fulfillment__deliveries`.`deliveries_v1`
 WHERE `carrier` NOT IN ('DHL', 'UPS', 'DPD');
 
 -- shipped_on_not_null (error): `shipped_on` is required
 SELECT 'shipped_on_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`, `order_id` AS `order_id`, `carrier` AS `carrier`, `shipped_on` AS `shipped_on`, `first_scan_at` AS `first_scan_at`, `delivered_at` AS `delivered_at`, `delivery_status` AS `delivery_status`, `transit_hours` AS `transit_hours`, `failed_attempts` AS `failed_attempts`, `longest_gap_hours` AS `longest_gap_hours`, `promised_date` AS `promised_date`, `is_late` AS `is_late`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`fulfillment__deliveries`.`deliveries_v1`
 WHERE `shipped_on` IS NULL;
 
 -- delivery_status_not_null (error): `delivery_status` is required
 SELECT 'delivery_status_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`, `order_id` AS `order_id`, `carrier` AS `carrier`, `shipped_on` AS `shipped_on`, `first_scan_at` AS `first_scan_at`, `delivered_at` AS `delivered_at`, `delivery_status` AS `delivery_status`, `transit_hours` AS `transit_hours`, `failed_attempts` AS `failed_attempts`, `longest_gap_hours` AS `longest_gap_hours`, `promised_date` AS `promised_date`, `is_late` AS `is_late`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`fulfillment__deliveries`.`deliveries_v1`
 WHERE `delivery_status` IS NULL;
 
 -- delivery_status_accepted_values (error): `delivery_status` is one of the accepted values
 SELECT 'delivery_status_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`, `order_id` AS `order_id`, `carrier` AS `carrier`, `shipped_on` AS `shipped_on`, `first_scan_at` AS `first_scan_at`, `delivered_at` AS `delivered_at`, `delivery_status` AS `delivery_status`, `transit_hours` AS `transit_hours`, `failed_attempts` AS `failed_attempts`, `longest_gap_hours` AS `longest_gap_hours`, `promised_date` AS `promised_date`, `is_late` AS `is_late`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`, `delivery_status` AS `delivery_status`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`fulfillment__deliveries`.`deliveries_v1`
 WHERE `delivery_status` NOT IN ('delivered', 'in_transit', 'returned_to_sender', 'not_scanned');
 
 -- failed_attempts_not_null (error): `failed_attempts` is required
 SELECT 'failed_attempts_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`, `order_id` AS `order_id`, `carrier` AS `carrier`, `shipped_on` AS `shipped_on`, `first_scan_at` AS `first_scan_at`, `delivered_at` AS `delivered_at`, `delivery_status` AS `delivery_status`, `transit_hours` AS `transit_hours`, `failed_attempts` AS `failed_attempts`, `longest_gap_hours` AS `longest_gap_hours`, `promised_date` AS `promised_date`, `is_late` AS `is_late`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`shipment_id` AS `shipment_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`fulfillment__deliveries`.`deliveries_v1`
 WHERE `failed_attempts` IS NULL;
 

@@ -6,7 +6,7 @@
 -- customer_id_not_null (error): `customer_id` is required
 SELECT 'customer_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `country` AS `country`, `signup_channel` AS `signup_channel`, `first_order_on` AS `first_order_on`, `last_order_on` AS `last_order_on`, `cohort_month` AS `cohort_month`, `order_count` AS `order_count`, `gross_revenue` AS `gross_revenue`, `refunded_amount` AS `refunded_amount`, `net_revenue` AS `net_revenue`, `avg_order_value` AS `avg_order_value`, `days_since_last_order` AS `days_since_last_order`, `value_tier` AS `value_tier`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__customer_lifetime_value`.`customer_ltv_v1`
 WHERE `customer_id` IS NULL;
 
@@ -24,42 +24,42 @@ FROM (
 -- order_count_not_null (error): `order_count` is required
 SELECT 'order_count_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `country` AS `country`, `signup_channel` AS `signup_channel`, `first_order_on` AS `first_order_on`, `last_order_on` AS `last_order_on`, `cohort_month` AS `cohort_month`, `order_count` AS `order_count`, `gross_revenue` AS `gross_revenue`, `refunded_amount` AS `refunded_amount`, `net_revenue` AS `net_revenue`, `avg_order_value` AS `avg_order_value`, `days_since_last_order` AS `days_since_last_order`, `value_tier` AS `value_tier`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__customer_lifetime_value`.`customer_ltv_v1`
 WHERE `order_count` IS NULL;
 
 -- gross_revenue_not_null (error): `gross_revenue` is required
 SELECT 'gross_revenue_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `country` AS `country`, `signup_channel` AS `signup_channel`, `first_order_on` AS `first_order_on`, `last_order_on` AS `last_order_on`, `cohort_month` AS `cohort_month`, `order_count` AS `order_count`, `gross_revenue` AS `gross_revenue`, `refunded_amount` AS `refunded_amount`, `net_revenue` AS `net_revenue`, `avg_order_value` AS `avg_order_value`, `days_since_last_order` AS `days_since_last_order`, `value_tier` AS `value_tier`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__customer_lifetime_value`.`customer_ltv_v1`
 WHERE `gross_revenue` IS NULL;
 
 -- refunded_amount_not_null (error): `refunded_amount` is required
 SELECT 'refunded_amount_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `country` AS `country`, `signup_channel` AS `signup_channel`, `first_order_on` AS `first_order_on`, `last_order_on` AS `last_order_on`, `cohort_month` AS `cohort_month`, `order_count` AS `order_count`, `gross_revenue` AS `gross_revenue`, `refunded_amount` AS `refunded_amount`, `net_revenue` AS `net_revenue`, `avg_order_value` AS `avg_order_value`, `days_since_last_order` AS `days_since_last_order`, `value_tier` AS `value_tier`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__customer_lifetime_value`.`customer_ltv_v1`
 WHERE `refunded_amount` IS NULL;
 
 -- net_revenue_not_null (error): `net_revenue` is required
 SELECT 'net_revenue_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `country` AS `country`, `signup_channel` AS `signup_channel`, `first_order_on` AS `first_order_on`, `last_order_on` AS `last_order_on`, `cohort_month` AS `cohort_month`, `order_count` AS `order_count`, `gross_revenue` AS `gross_revenue`, `refunded_amount` AS `refunded_amount`, `net_revenue` AS `net_revenue`, `avg_order_value` AS `avg_order_value`, `days_since_last_order` AS `days_since_last_order`, `value_tier` AS `value_tier`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__customer_lifetime_value`.`customer_ltv_v1`
 WHERE `net_revenue` IS NULL;
 
 -- value_tier_not_null (error): `value_tier` is required
 SELECT 'value_tier_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `country` AS `country`, `signup_channel` AS `signup_channel`, `first_order_on` AS `first_order_on`, `last_order_on` AS `last_order_on`, `cohort_month` AS `cohort_month`, `order_count` AS `order_count`, `gross_revenue` AS `gross_revenue`, `refunded_amount` AS `refunded_amount`, `net_revenue` AS `net_revenue`, `avg_order_value` AS `avg_order_value`, `days_since_last_order` AS `days_since_last_order`, `value_tier` AS `value_tier`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__customer_lifetime_value`.`customer_ltv_v1`
 WHERE `value_tier` IS NULL;
 
 -- value_tier_accepted_values (error): `value_tier` is one of the accepted values
 SELECT 'value_tier_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `country` AS `country`, `signup_channel` AS `signup_channel`, `first_order_on` AS `first_order_on`, `last_order_on` AS `last_order_on`, `cohort_month` AS `cohort_month`, `order_count` AS `order_count`, `gross_revenue` AS `gross_revenue`, `refunded_amount` AS `refunded_amount`, `net_revenue` AS `net_revenue`, `avg_order_value` AS `avg_order_value`, `days_since_last_order` AS `days_since_last_order`, `value_tier` AS `value_tier`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `value_tier` AS `value_tier`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__customer_lifetime_value`.`customer_ltv_v1`
 WHERE `value_tier` NOT IN ('prospect', 'low', 'medium', 'high');
 

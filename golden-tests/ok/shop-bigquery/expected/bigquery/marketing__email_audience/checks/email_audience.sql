@@ -6,7 +6,7 @@
 -- customer_id_not_null (error): `customer_id` is required
 SELECT 'customer_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `email` AS `email`, `first_name` AS `first_name`, `language` AS `language`, `country` AS `country`, `value_tier` AS `value_tier`, `days_since_last_order` AS `days_since_last_order`, `may_personalise` AS `may_personalise`, `campaign_segment` AS `campaign_segment`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__email_audience`.`email_audience_v1`
 WHERE `customer_id` IS NULL;
 
@@ -24,41 +24,41 @@ FROM (
 -- email_not_null (error): `email` is required
 SELECT 'email_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `email` AS `email`, `first_name` AS `first_name`, `language` AS `language`, `country` AS `country`, `value_tier` AS `value_tier`, `days_since_last_order` AS `days_since_last_order`, `may_personalise` AS `may_personalise`, `campaign_segment` AS `campaign_segment`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__email_audience`.`email_audience_v1`
 WHERE `email` IS NULL;
 
 -- language_not_null (error): `language` is required
 SELECT 'language_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `email` AS `email`, `first_name` AS `first_name`, `language` AS `language`, `country` AS `country`, `value_tier` AS `value_tier`, `days_since_last_order` AS `days_since_last_order`, `may_personalise` AS `may_personalise`, `campaign_segment` AS `campaign_segment`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__email_audience`.`email_audience_v1`
 WHERE `language` IS NULL;
 
 -- value_tier_accepted_values (error): `value_tier` is one of the accepted values
 SELECT 'value_tier_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `email` AS `email`, `first_name` AS `first_name`, `language` AS `language`, `country` AS `country`, `value_tier` AS `value_tier`, `days_since_last_order` AS `days_since_last_order`, `may_personalise` AS `may_personalise`, `campaign_segment` AS `campaign_segment`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `value_tier` AS `value_tier`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__email_audience`.`email_audience_v1`
 WHERE `value_tier` NOT IN ('prospect', 'low', 'medium', 'high');
 
 -- may_personalise_not_null (error): `may_personalise` is required
 SELECT 'may_personalise_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `email` AS `email`, `first_name` AS `first_name`, `language` AS `language`, `country` AS `country`, `value_tier` AS `value_tier`, `days_since_last_order` AS `days_since_last_order`, `may_personalise` AS `may_personalise`, `campaign_segment` AS `campaign_segment`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__email_audience`.`email_audience_v1`
 WHERE `may_personalise` IS NULL;
 
 -- campaign_segment_not_null (error): `campaign_segment` is required
 SELECT 'campaign_segment_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `email` AS `email`, `first_name` AS `first_name`, `language` AS `language`, `country` AS `country`, `value_tier` AS `value_tier`, `days_since_last_order` AS `days_since_last_order`, `may_personalise` AS `may_personalise`, `campaign_segment` AS `campaign_segment`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__email_audience`.`email_audience_v1`
 WHERE `campaign_segment` IS NULL;
 
 -- campaign_segment_accepted_values (error): `campaign_segment` is one of the accepted values
 SELECT 'campaign_segment_accepted_values' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `email` AS `email`, `first_name` AS `first_name`, `language` AS `language`, `country` AS `country`, `value_tier` AS `value_tier`, `days_since_last_order` AS `days_since_last_order`, `may_personalise` AS `may_personalise`, `campaign_segment` AS `campaign_segment`)) LIMIT 5) AS examples
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`customer_id` AS `customer_id`, `campaign_segment` AS `campaign_segment`)) LIMIT 5) AS examples
 FROM `shop-data-prod`.`marketing__email_audience`.`email_audience_v1`
 WHERE `campaign_segment` NOT IN ('welcome', 'win_back', 'vip', 'regular');

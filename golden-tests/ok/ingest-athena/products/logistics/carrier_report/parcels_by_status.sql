@@ -1,0 +1,3 @@
+SELECT status, COUNT(*) AS parcels
+FROM parcel_status
+GROUP BY status

@@ -1,0 +1,5 @@
+-- Parcels created more than two days ago that no hub has scanned.
+SELECT parcel_id, created_on
+FROM parcel_status
+WHERE last_scan_at IS NULL
+  AND created_on < DATE_SUB(CURRENT_DATE(), INTERVAL 2 DAY)
