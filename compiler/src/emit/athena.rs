@@ -25,6 +25,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("job_incremental", include_str!("../../../stdlib/templates/athena/job_incremental.sql.j2")),
     ("checks", include_str!("../../../stdlib/templates/athena/checks.sql.j2")),
     ("load_export", include_str!("../../../stdlib/templates/athena/load_export.sql.j2")),
+    ("gate", include_str!("../../../stdlib/templates/athena/gate.sql.j2")),
 ];
 
 /// The templates, compiled once per process (every product renders them).
@@ -226,11 +227,17 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
                     properties: iceberg(athena),
                 });
                 let column_list = delivered.iter().map(|c| q(&c.name)).collect::<Vec<_>>().join(", ");
+                let stored = input.stored_columns(athena);
+                let matching: Vec<String> =
+                    stored.iter().map(|c| format!("target.{0} IS NOT DISTINCT FROM source.{0}", q(&c.name))).collect();
+                let source_list =
+                    stored.iter().map(|c| format!("source.{}", q(&c.name))).collect::<Vec<_>>().join(", ");
                 let load = render(
                     "load_export",
                     context! {
                         product_file, product_id => product.id.clone(), input => input.name.clone(),
                         delivery => delivery.quoted, snapshots => storage.quoted.clone(), time => q(time_column), column_list,
+                        match => matching, source_list,
                     },
                 )?;
                 artifacts.push(Artifact { path: format!("{dir}/loads/{}.sql", input.name), contents: load });
@@ -301,8 +308,11 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
         let checks = ingest::input_checks(athena, input, &read.quoted, &storage.quoted, &|c| p.input_assertion(i, c));
         if !checks.is_empty() {
             let subject = format!("input `{}` of {}", input.name, product.id);
+            let gate = quality::gate(athena, &subject, &checks);
             let text = render("checks", context! { product_file, subject, checks })?;
             artifacts.push(Artifact { path: format!("{dir}/checks/inputs/{}.sql", input.name), contents: text });
+            let text = render("gate", context! { product_file, subject, gate })?;
+            artifacts.push(Artifact { path: format!("{dir}/gates/inputs/{}.sql", input.name), contents: text });
         }
     }
     for (oi, port) in product.outputs.iter().enumerate() {
@@ -413,8 +423,12 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
         };
         let checks = quality::checks(athena, &subject, &|c| p.port_assertion(oi, &table.quoted, c));
         if !checks.is_empty() {
-            let text = render("checks", context! { product_file, subject => format!("port {port_id}"), checks })?;
+            let subject = format!("port {port_id}");
+            let gate = quality::gate(athena, &subject, &checks);
+            let text = render("checks", context! { product_file, subject, checks })?;
             artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: text });
+            let text = render("gate", context! { product_file, subject, gate })?;
+            artifacts.push(Artifact { path: format!("{dir}/gates/{}.sql", port.key), contents: text });
         }
     }
     let ddl = render(

@@ -20,6 +20,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("job_incremental", include_str!("../../../stdlib/templates/bigquery/job_incremental.sql.j2")),
     ("checks", include_str!("../../../stdlib/templates/bigquery/checks.sql.j2")),
     ("load_export", include_str!("../../../stdlib/templates/bigquery/load_export.sql.j2")),
+    ("gate", include_str!("../../../stdlib/templates/bigquery/gate.sql.j2")),
 ];
 
 /// The templates, compiled once per process (every product renders them).
@@ -245,8 +246,11 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
         let checks = ingest::input_checks(bq, input, &read.quoted, &storage.quoted, &|c| p.input_assertion(i, c));
         if !checks.is_empty() {
             let subject = format!("input `{}` of {}", input.name, product.id);
+            let gate = quality::gate(bq, &subject, &checks);
             let text = env_render("checks", context! { product_file, subject, checks })?;
             artifacts.push(Artifact { path: format!("{dir}/checks/inputs/{}.sql", input.name), contents: text });
+            let text = env_render("gate", context! { product_file, subject, gate })?;
+            artifacts.push(Artifact { path: format!("{dir}/gates/inputs/{}.sql", input.name), contents: text });
         }
     }
     for (oi, port) in product.outputs.iter().enumerate() {
@@ -353,8 +357,12 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
         };
         let checks = quality::checks(bq, &subject, &|c| p.port_assertion(oi, &table.quoted, c));
         if !checks.is_empty() {
-            let text = env_render("checks", context! { product_file, subject => format!("port {port_id}"), checks })?;
+            let subject = format!("port {port_id}");
+            let gate = quality::gate(bq, &subject, &checks);
+            let text = env_render("checks", context! { product_file, subject, checks })?;
             artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: text });
+            let text = env_render("gate", context! { product_file, subject, gate })?;
+            artifacts.push(Artifact { path: format!("{dir}/gates/{}.sql", port.key), contents: text });
         }
     }
     let ddl = env_render(

@@ -27,6 +27,8 @@ struct ProductEntry<'a> {
     description: Option<&'a str>,
     inputs: Vec<InputEntry<'a>>,
     outputs: Vec<OutputEntry<'a>>,
+    /// The product's steps, in order, with their dependencies (its DAG).
+    jobs: super::orchestrate::ProductJobs,
 }
 
 #[derive(Serialize)]
@@ -178,6 +180,7 @@ pub fn manifest(
     checked: &CheckedMesh,
     lineage: &MeshLineage,
     sources: &Sources,
+    has: &dyn Fn(&str) -> bool,
 ) -> Result<String, String> {
     let mut products = vec![];
     for (pi, p) in mesh.products.iter().enumerate() {
@@ -271,6 +274,7 @@ pub fn manifest(
             description: p.description.as_deref(),
             inputs,
             outputs,
+            jobs: super::orchestrate::product_jobs(mesh, p, has),
         });
     }
     let edges = mesh

@@ -10,6 +10,7 @@ pub mod bigquery;
 pub mod graph;
 pub mod ingest;
 mod manifest;
+pub mod orchestrate;
 pub mod quality;
 
 use crate::check::{CheckedMesh, CheckedPort, SchemaColumn};
@@ -199,9 +200,13 @@ pub fn emit_mesh(
     for product in per_product {
         artifacts.extend(product?);
     }
+    let paths: std::collections::BTreeSet<String> = artifacts.iter().map(|a| a.path.clone()).collect();
+    let has = |path: &str| paths.contains(path);
+    let dags = orchestrate::airflow_dags(mesh, &artifacts);
+    artifacts.extend(dags);
     artifacts.push(Artifact {
         path: "manifest.json".into(),
-        contents: manifest::manifest(mesh, checked, lineage, sources)?,
+        contents: manifest::manifest(mesh, checked, lineage, sources, &has)?,
     });
     artifacts.push(Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) });
     artifacts.push(Artifact { path: "lineage.mmd".into(), contents: lineage_mermaid(mesh) });

@@ -352,3 +352,34 @@ pub fn checks(target: &dyn Target, s: &Subject, assertion: Assertion) -> Vec<Che
     }
     out
 }
+
+/// The gate of a set of checks: one statement that runs every check and
+/// fails when an `error` check finds violations, so that a scheduler stops
+/// before publishing. BigQuery has ASSERT; Athena has none, so its gate
+/// casts the names of the failed checks to an integer, which stops the
+/// query with those names in the error message.
+pub fn gate(target: &dyn Target, subject: &str, checks: &[CheckQuery]) -> String {
+    let d = Dialect { target };
+    let branches: Vec<String> = checks
+        .iter()
+        .map(|c| {
+            let sql = c.sql.trim_end().trim_end_matches(';');
+            let body = sql.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n");
+            format!("    SELECT check_name, severity, failures FROM (\n{body}\n    ) AS {}", d.q(&c.name))
+        })
+        .collect();
+    let all = branches.join("\n    UNION ALL\n");
+    let failing =
+        format!("  SELECT check_name\n  FROM (\n{all}\n  ) AS checks\n  WHERE severity = 'error' AND failures > 0");
+    if d.bigquery() {
+        format!(
+            "ASSERT NOT EXISTS (\n{failing}\n) AS {};",
+            d.lit(&format!("dpc: a quality check of {subject} failed; its checks file has the counts and examples"))
+        )
+    } else {
+        format!(
+            "SELECT CASE WHEN COUNT(*) > 0\n  THEN CAST(concat({}, array_join(array_agg(check_name), ', ')) AS integer)\n  ELSE 0 END AS failed\nFROM (\n{failing}\n) AS failed_checks;",
+            d.lit(&format!("dpc: quality checks of {subject} failed: "))
+        )
+    }
+}
