@@ -51,6 +51,8 @@ codes! {
     CYCLE = "DPC0105", "products depend on each other in a cycle";
     CROSS_TARGET = "DPC0106", "an input comes from a product of another target";
     UPSTREAM_BROKEN = "DPC0107", "a product is not checked because an input's schema is unknown";
+    FRESHNESS_UNREACHABLE = "DPC0108", "a port promises a freshness its schedule or inputs cannot deliver";
+    SCHEDULE_CONFLICT = "DPC0109", "the ports of one product ask for different schedules";
     SQL_SYNTAX = "DPC0201", "SQL syntax error";
     NOT_A_QUERY = "DPC0202", "the query file does not hold exactly one query";
     UNSUPPORTED_SYNTAX = "DPC0203", "SQL that the parser misreads or the target does not have";

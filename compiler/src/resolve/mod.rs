@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use toml::Spanned;
 
 mod ingest;
+pub mod schedule;
 pub use ingest::{CsvOptions, FileInput, Freshness, Ingest, Rule, TableCheck, TableRule};
 pub use load::{FileFormat, Keep, Severity};
 
@@ -351,11 +352,9 @@ pub fn parse_duration(text: &str) -> Option<u64> {
     (n > 0).then_some(n * factor)
 }
 
-/// A five-field cron expression (`0 3 * * *`); checks the shape only.
+/// A five-field cron expression (`0 3 * * *`) or a shorthand (`@daily`).
 fn valid_cron(text: &str) -> bool {
-    let fields: Vec<&str> = text.split_whitespace().collect();
-    fields.len() == 5 && fields.iter().all(|f| f.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-".contains(c)))
-        || text.starts_with('@') && ["@hourly", "@daily", "@weekly", "@monthly", "@yearly"].contains(&text)
+    schedule::parse(text).is_ok()
 }
 
 fn valid_project(p: &str) -> bool {
@@ -801,6 +800,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
         })
         .collect();
 
+    freshness_promises(&mut r, &products);
     let (order, edges, cyclic) = order_products(&mut r, &products);
     for p in &mut products {
         p.inputs.shrink_to_fit();
@@ -1039,4 +1039,93 @@ fn order_products(r: &mut Resolver, products: &[Product]) -> Order {
     }
     let cyclic = (0..products.len()).filter(|&i| in_cycle[i]).map(|i| ProductId(i as u32)).collect();
     (order, edges.into_iter().collect(), cyclic)
+}
+
+/// Warns where a port promises a freshness that its schedule or inputs
+/// cannot deliver (a daily upstream feeding an hourly promise), and where
+/// the ports of one product ask for different schedules (one DAG runs them).
+fn freshness_promises(r: &mut Resolver, products: &[Product]) {
+    let mut gaps: HashMap<String, Option<u64>> = HashMap::new();
+    let mut gap = |cron: &str| {
+        *gaps.entry(cron.to_string()).or_insert_with(|| schedule::parse(cron).ok().and_then(|c| c.longest_gap()))
+    };
+    let d = schedule::describe;
+    for p in products {
+        let scheduled: Vec<&Port> = p.outputs.iter().filter(|o| o.schedule.is_some()).collect();
+        if let Some(first) = scheduled.first() {
+            for other in scheduled.iter().skip(1).filter(|o| o.schedule != first.schedule) {
+                r.diags.push(
+                    Diagnostic::warning(
+                        codes::SCHEDULE_CONFLICT,
+                        format!(
+                            "port `{}` asks for `{}`, but the ports of `{}` run together on `{}`",
+                            other.name,
+                            other.schedule.as_deref().unwrap_or(""),
+                            p.id,
+                            first.schedule.as_deref().unwrap_or("")
+                        ),
+                    )
+                    .label(other.span, "runs on the product's first schedule")
+                    .label(first.span, "the product's schedule")
+                    .help("give the product's ports one schedule, or move the port into a product of its own"),
+                );
+            }
+        }
+        for port in &p.outputs {
+            let Some(f) = &port.freshness else { continue };
+            let mut late: Vec<(String, String)> = vec![];
+            if port.materialization != Materialization::View {
+                match port.schedule.as_deref().or(scheduled.first().and_then(|o| o.schedule.as_deref())) {
+                    Some(cron) => {
+                        if let Some(g) = gap(cron).filter(|g| *g > f.seconds) {
+                            late.push(("its schedule".into(), format!("runs `{cron}`: up to {} between runs", d(g))));
+                        }
+                    }
+                    None => late.push(("it".into(), "has no schedule: it is refreshed only on demand".into())),
+                }
+            }
+            for input in &p.inputs {
+                let (bound, why) = match input.source {
+                    InputSource::Port { product, port: up_port, .. } => {
+                        let up = &products[product.0 as usize];
+                        let up_port = &up.outputs[up_port];
+                        match (
+                            &up_port.freshness,
+                            up_port.schedule.as_deref().or(up.outputs.iter().find_map(|o| o.schedule.as_deref())),
+                        ) {
+                            (Some(uf), _) => (Some(uf.seconds), format!("`{}` promises {}", up.id, uf.text)),
+                            (None, Some(cron)) => {
+                                let g = gap(cron);
+                                (g, format!("`{}` runs `{cron}`: up to {} between runs", up.id, d(g.unwrap_or(0))))
+                            }
+                            (None, None) => (None, String::new()),
+                        }
+                    }
+                    _ => match &input.freshness {
+                        Some(inf) => (Some(inf.seconds), format!("its data may be {} old", inf.text)),
+                        None => (None, String::new()),
+                    },
+                };
+                if bound.is_some_and(|b| b > f.seconds) {
+                    late.push((format!("input `{}`", input.name), why));
+                }
+            }
+            if late.is_empty() {
+                continue;
+            }
+            let mut diag = Diagnostic::warning(
+                codes::FRESHNESS_UNREACHABLE,
+                format!(
+                    "port `{}` promises data at most {} old, which {} cannot deliver",
+                    port.name, f.text, late[0].0
+                ),
+            )
+            .label(f.span, "the promise");
+            for (what, why) in &late {
+                let at = p.inputs.iter().find(|i| what == &format!("input `{}`", i.name)).map_or(port.span, |i| i.span);
+                diag = diag.label(at, format!("{what}: {why}"));
+            }
+            r.diags.push(diag.help("promise what the slowest input and the schedule allow, or refresh more often"));
+        }
+    }
 }

@@ -8,8 +8,9 @@ COMMENT 'Where each shipment is: carrier tracking scans folded into one row per 
 LOCATION 's3://shop-data-products/fulfillment/deliveries/'
 WITH DBPROPERTIES ('managed_by' = 'dpc', 'domain' = 'fulfillment', 'product' = 'deliveries', 'owner' = 'fulfillment-team@shop.example');
 
--- Export input `tracking_events`: the latest delivery, Parquet files the exporter replaces.
-CREATE EXTERNAL TABLE IF NOT EXISTS `fulfillment__deliveries`.`export__tracking_events__delivery` (
+-- Feed input `tracking_events`: the events as delivered, replays included.
+CREATE TABLE IF NOT EXISTS `fulfillment__deliveries`.`feed__tracking_events__events` (
+  `event_id` string COMMENT 'The carrier''s id of the scan event.',
   `parcel_id` string,
   `carrier` string,
   `event_code` string,
@@ -17,22 +18,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `fulfillment__deliveries`.`export__tracking_
   `location_country` string,
   `promised_date` date COMMENT 'Delivery date the carrier promised at pick-up.'
 )
-STORED AS PARQUET
-LOCATION 's3://shop-data-products/fulfillment/deliveries/export__tracking_events__delivery/'
-TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'fulfillment', 'product' = 'deliveries', 'owner' = 'fulfillment-team@shop.example', 'input' = 'tracking_events', 'comment' = 'export input `tracking_events` of fulfillment.deliveries');
-
--- Export input `tracking_events`: one snapshot per day, loaded from the delivery.
-CREATE TABLE IF NOT EXISTS `fulfillment__deliveries`.`export__tracking_events__snapshots` (
-  `parcel_id` string,
-  `carrier` string,
-  `event_code` string,
-  `event_at` timestamp,
-  `location_country` string,
-  `promised_date` date COMMENT 'Delivery date the carrier promised at pick-up.',
-  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
-)
-PARTITIONED BY (day(`export_time`))
-LOCATION 's3://shop-data-products/fulfillment/deliveries/export__tracking_events__snapshots/'
+PARTITIONED BY (day(`event_at`))
+LOCATION 's3://shop-data-products/fulfillment/deliveries/feed__tracking_events__events/'
 TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
 
 -- Output port `deliveries`, version 1 (table): an Iceberg table.
@@ -54,8 +41,12 @@ PARTITIONED BY (day(`shipped_on`))
 LOCATION 's3://shop-data-products/fulfillment/deliveries/deliveries_v1/'
 TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
 
--- What the queries read as `tracking_events`: the latest snapshot.
-CREATE OR REPLACE VIEW "fulfillment__deliveries"."export__tracking_events" AS
-SELECT "parcel_id", "carrier", "event_code", "event_at", "location_country", "promised_date"
-FROM "fulfillment__deliveries"."export__tracking_events__snapshots"
-WHERE "export_time" = (SELECT MAX("export_time") FROM "fulfillment__deliveries"."export__tracking_events__snapshots");
+-- What the queries read as `tracking_events`: one row per event, replays removed.
+CREATE OR REPLACE VIEW "fulfillment__deliveries"."feed__tracking_events" AS
+SELECT "event_id", "parcel_id", "carrier", "event_code", "event_at", "location_country", "promised_date"
+FROM (
+  SELECT "event_id", "parcel_id", "carrier", "event_code", "event_at", "location_country", "promised_date",
+    ROW_NUMBER() OVER (PARTITION BY "event_id" ORDER BY "event_at" ASC) AS "_dpc_copy"
+  FROM "fulfillment__deliveries"."feed__tracking_events__events"
+) AS events
+WHERE "_dpc_copy" = 1;

@@ -8,36 +8,23 @@ COMMENT 'Returned items (RMAs) registered by the warehouse, with the refund they
 LOCATION 's3://shop-data-products/fulfillment/returns/'
 WITH DBPROPERTIES ('managed_by' = 'dpc', 'domain' = 'fulfillment', 'product' = 'returns', 'owner' = 'fulfillment-team@shop.example');
 
--- Export input `rma_requests`: the latest delivery, Parquet files the exporter replaces.
-CREATE EXTERNAL TABLE IF NOT EXISTS `fulfillment__returns`.`export__rma_requests__delivery` (
+-- File input `rma_requests`: an external table over s3://shop-drops/warehouse/rma/*.csv.
+CREATE EXTERNAL TABLE IF NOT EXISTS `fulfillment__returns`.`file__rma_requests__raw` (
   `rma_id` string,
   `parcel_id` string,
   `sku` string,
-  `quantity` bigint,
+  `quantity` string,
   `reason_code` string COMMENT 'DMG, WSZ, NLD, CHG or free text from old clients.',
-  `requested_at` timestamp,
-  `received_at` timestamp,
-  `refund_approved` boolean
+  `requested_at` string,
+  `received_at` string,
+  `refund_approved` string
 )
-STORED AS PARQUET
-LOCATION 's3://shop-data-products/fulfillment/returns/export__rma_requests__delivery/'
-TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'fulfillment', 'product' = 'returns', 'owner' = 'fulfillment-team@shop.example', 'input' = 'rma_requests', 'comment' = 'export input `rma_requests` of fulfillment.returns');
-
--- Export input `rma_requests`: one snapshot per day, loaded from the delivery.
-CREATE TABLE IF NOT EXISTS `fulfillment__returns`.`export__rma_requests__snapshots` (
-  `rma_id` string,
-  `parcel_id` string,
-  `sku` string,
-  `quantity` bigint,
-  `reason_code` string COMMENT 'DMG, WSZ, NLD, CHG or free text from old clients.',
-  `requested_at` timestamp,
-  `received_at` timestamp,
-  `refund_approved` boolean,
-  `export_time` timestamp COMMENT 'When the export was loaded: the snapshot''s time.'
-)
-PARTITIONED BY (day(`export_time`))
-LOCATION 's3://shop-data-products/fulfillment/returns/export__rma_requests__snapshots/'
-TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
+PARTITIONED BY (`dt` string)
+ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'
+WITH SERDEPROPERTIES ('separatorChar' = ';', 'quoteChar' = '"', 'escapeChar' = '\\')
+STORED AS TEXTFILE
+LOCATION 's3://shop-drops/warehouse/rma/'
+TBLPROPERTIES ('managed_by' = 'dpc', 'domain' = 'fulfillment', 'product' = 'returns', 'owner' = 'fulfillment-team@shop.example', 'input' = 'rma_requests', 'comment' = 'file input `rma_requests` of fulfillment.returns', 'skip.header.line.count' = '1', 'projection.enabled' = 'true', 'projection.dt.type' = 'date', 'projection.dt.format' = 'yyyy-MM-dd', 'projection.dt.range' = 'NOW-3YEARS,NOW', 'projection.dt.interval' = '1', 'projection.dt.interval.unit' = 'DAYS', 'storage.location.template' = 's3://shop-drops/warehouse/rma/dt=${dt}/');
 
 -- Output port `returns`, version 1 (incremental): an Iceberg table.
 CREATE TABLE IF NOT EXISTS `fulfillment__returns`.`returns_v1` (
@@ -58,8 +45,30 @@ PARTITIONED BY (day(`requested_on`))
 LOCATION 's3://shop-data-products/fulfillment/returns/returns_v1/'
 TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd');
 
--- What the queries read as `rma_requests`: the latest snapshot.
-CREATE OR REPLACE VIEW "fulfillment__returns"."export__rma_requests" AS
-SELECT "rma_id", "parcel_id", "sku", "quantity", "reason_code", "requested_at", "received_at", "refund_approved"
-FROM "fulfillment__returns"."export__rma_requests__snapshots"
-WHERE "export_time" = (SELECT MAX("export_time") FROM "fulfillment__returns"."export__rma_requests__snapshots");
+-- What the queries read as `rma_requests`: typed rows; rows that do not cast are left out and counted by its checks.
+CREATE OR REPLACE VIEW "fulfillment__returns"."file__rma_requests" AS
+SELECT
+  NULLIF("rma_id", '') AS "rma_id",
+  NULLIF("parcel_id", '') AS "parcel_id",
+  NULLIF("sku", '') AS "sku",
+  try_cast(NULLIF("quantity", '') AS bigint) AS "quantity",
+  NULLIF("reason_code", '') AS "reason_code",
+  try_cast(NULLIF("requested_at", '') AS timestamp) AS "requested_at",
+  try_cast(NULLIF("received_at", '') AS timestamp) AS "received_at",
+  try_cast(NULLIF("refund_approved", '') AS boolean) AS "refund_approved",
+  try_cast("dt" AS date) AS "dt"
+FROM "fulfillment__returns"."file__rma_requests__raw"
+WHERE "$path" LIKE 's3://shop-drops/warehouse/rma/%.csv'
+  AND NOT (
+  NULLIF("rma_id", '') IS NULL
+   OR NULLIF("parcel_id", '') IS NULL
+   OR NULLIF("sku", '') IS NULL
+   OR (NULLIF("quantity", '') IS NOT NULL AND try_cast(NULLIF("quantity", '') AS bigint) IS NULL)
+   OR NULLIF("quantity", '') IS NULL
+   OR (NULLIF("requested_at", '') IS NOT NULL AND try_cast(NULLIF("requested_at", '') AS timestamp) IS NULL)
+   OR NULLIF("requested_at", '') IS NULL
+   OR (NULLIF("received_at", '') IS NOT NULL AND try_cast(NULLIF("received_at", '') AS timestamp) IS NULL)
+   OR (NULLIF("refund_approved", '') IS NOT NULL AND try_cast(NULLIF("refund_approved", '') AS boolean) IS NULL)
+   OR ("dt" IS NOT NULL AND try_cast("dt" AS date) IS NULL)
+   OR "dt" IS NULL
+);

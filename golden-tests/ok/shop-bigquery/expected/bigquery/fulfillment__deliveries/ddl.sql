@@ -9,8 +9,9 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'deliveries'), ('owner', 'fulfillment-team_shop_example')]
 );
 
--- Export input `tracking_events`: the latest delivery, replaced by the exporter.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events__delivery` (
+-- Feed input `tracking_events`: the events as delivered, replays included.
+CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events__events` (
+  `event_id` STRING OPTIONS (description = 'The carrier\'s id of the scan event.'),
   `parcel_id` STRING,
   `carrier` STRING,
   `event_code` STRING,
@@ -18,24 +19,9 @@ CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__deliveries`.`export__t
   `location_country` STRING,
   `promised_date` DATE OPTIONS (description = 'Delivery date the carrier promised at pick-up.')
 )
+PARTITION BY TIMESTAMP_TRUNC(`event_at`, DAY)
 OPTIONS (
-  description = 'export input `tracking_events` of fulfillment.deliveries (the latest delivery)',
-  labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'deliveries'), ('owner', 'fulfillment-team_shop_example'), ('input', 'tracking_events')]
-);
-
--- Export input `tracking_events`: one snapshot per day, loaded from the delivery.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events__snapshots` (
-  `parcel_id` STRING,
-  `carrier` STRING,
-  `event_code` STRING,
-  `event_at` TIMESTAMP,
-  `location_country` STRING,
-  `promised_date` DATE OPTIONS (description = 'Delivery date the carrier promised at pick-up.'),
-  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
-)
-PARTITION BY DATE(`export_time`)
-OPTIONS (
-  description = 'export input `tracking_events` of fulfillment.deliveries (daily snapshots)',
+  description = 'feed input `tracking_events` of fulfillment.deliveries (all events)',
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'deliveries'), ('owner', 'fulfillment-team_shop_example'), ('input', 'tracking_events')]
 );
 
@@ -61,13 +47,17 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'deliveries'), ('owner', 'fulfillment-team_shop_example'), ('port', 'deliveries'), ('version', 'v1')]
 );
 
--- What the queries read as `tracking_events`: the latest snapshot.
-CREATE OR REPLACE VIEW `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events`
+-- What the queries read as `tracking_events`: one row per event, replays removed.
+CREATE OR REPLACE VIEW `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events`
 OPTIONS (
-  description = 'export input `tracking_events` of fulfillment.deliveries (the latest snapshot)',
+  description = 'feed input `tracking_events` of fulfillment.deliveries (one row per event, replays removed)',
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'deliveries'), ('owner', 'fulfillment-team_shop_example'), ('input', 'tracking_events')]
 )
 AS
-SELECT `parcel_id`, `carrier`, `event_code`, `event_at`, `location_country`, `promised_date`
-FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events__snapshots`
-WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events__snapshots`);
+SELECT `event_id`, `parcel_id`, `carrier`, `event_code`, `event_at`, `location_country`, `promised_date`
+FROM (
+  SELECT `event_id`, `parcel_id`, `carrier`, `event_code`, `event_at`, `location_country`, `promised_date`,
+    ROW_NUMBER() OVER (PARTITION BY `event_id` ORDER BY `event_at` ASC) AS `_dpc_copy`
+  FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events__events`
+) AS events
+WHERE `_dpc_copy` = 1;

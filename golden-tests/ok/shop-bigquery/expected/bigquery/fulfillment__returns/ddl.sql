@@ -9,37 +9,28 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'returns'), ('owner', 'fulfillment-team_shop_example')]
 );
 
--- Export input `rma_requests`: the latest delivery, replaced by the exporter.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__returns`.`export__rma_requests__delivery` (
+-- File input `rma_requests`: an external table over gs://shop-drops/warehouse/rma/*.csv.
+CREATE OR REPLACE EXTERNAL TABLE `shop-data-prod`.`fulfillment__returns`.`file__rma_requests__raw` (
   `rma_id` STRING,
   `parcel_id` STRING,
   `sku` STRING,
-  `quantity` INT64,
+  `quantity` STRING,
   `reason_code` STRING OPTIONS (description = 'DMG, WSZ, NLD, CHG or free text from old clients.'),
-  `requested_at` TIMESTAMP,
-  `received_at` TIMESTAMP,
-  `refund_approved` BOOL
+  `requested_at` STRING,
+  `received_at` STRING,
+  `refund_approved` STRING
 )
+WITH PARTITION COLUMNS (`dt` DATE)
 OPTIONS (
-  description = 'export input `rma_requests` of fulfillment.returns (the latest delivery)',
-  labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'returns'), ('owner', 'fulfillment-team_shop_example'), ('input', 'rma_requests')]
-);
-
--- Export input `rma_requests`: one snapshot per day, loaded from the delivery.
-CREATE TABLE IF NOT EXISTS `shop-data-prod`.`fulfillment__returns`.`export__rma_requests__snapshots` (
-  `rma_id` STRING,
-  `parcel_id` STRING,
-  `sku` STRING,
-  `quantity` INT64,
-  `reason_code` STRING OPTIONS (description = 'DMG, WSZ, NLD, CHG or free text from old clients.'),
-  `requested_at` TIMESTAMP,
-  `received_at` TIMESTAMP,
-  `refund_approved` BOOL,
-  `export_time` TIMESTAMP OPTIONS (description = 'When the export was loaded: the snapshot\'s time.')
-)
-PARTITION BY DATE(`export_time`)
-OPTIONS (
-  description = 'export input `rma_requests` of fulfillment.returns (daily snapshots)',
+  format = 'CSV',
+  uris = ['gs://shop-drops/warehouse/rma/*.csv'],
+  skip_leading_rows = 1,
+  field_delimiter = ';',
+  quote = '"',
+  null_marker = '',
+  allow_quoted_newlines = TRUE,
+  hive_partition_uri_prefix = 'gs://shop-drops/warehouse/rma/',
+  description = 'file input `rma_requests` of fulfillment.returns (the files as delivered)',
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'returns'), ('owner', 'fulfillment-team_shop_example'), ('input', 'rma_requests')]
 );
 
@@ -65,13 +56,33 @@ OPTIONS (
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'returns'), ('owner', 'fulfillment-team_shop_example'), ('port', 'returns'), ('version', 'v1')]
 );
 
--- What the queries read as `rma_requests`: the latest snapshot.
-CREATE OR REPLACE VIEW `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+-- What the queries read as `rma_requests`: typed rows; rows that do not cast are left out and counted by its checks.
+CREATE OR REPLACE VIEW `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
 OPTIONS (
-  description = 'export input `rma_requests` of fulfillment.returns (the latest snapshot)',
+  description = 'file input `rma_requests` of fulfillment.returns (typed rows; rows that do not cast are left out and counted by its checks)',
   labels = [('managed_by', 'dpc'), ('domain', 'fulfillment'), ('product', 'returns'), ('owner', 'fulfillment-team_shop_example'), ('input', 'rma_requests')]
 )
 AS
-SELECT `rma_id`, `parcel_id`, `sku`, `quantity`, `reason_code`, `requested_at`, `received_at`, `refund_approved`
-FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests__snapshots`
-WHERE `export_time` = (SELECT MAX(`export_time`) FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests__snapshots`);
+SELECT
+  `rma_id`,
+  `parcel_id`,
+  `sku`,
+  SAFE_CAST(`quantity` AS INT64) AS `quantity`,
+  `reason_code`,
+  SAFE_CAST(`requested_at` AS TIMESTAMP) AS `requested_at`,
+  SAFE_CAST(`received_at` AS TIMESTAMP) AS `received_at`,
+  SAFE_CAST(`refund_approved` AS BOOL) AS `refund_approved`,
+  `dt`
+FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests__raw`
+WHERE NOT (
+  `rma_id` IS NULL
+   OR `parcel_id` IS NULL
+   OR `sku` IS NULL
+   OR (`quantity` IS NOT NULL AND SAFE_CAST(`quantity` AS INT64) IS NULL)
+   OR `quantity` IS NULL
+   OR (`requested_at` IS NOT NULL AND SAFE_CAST(`requested_at` AS TIMESTAMP) IS NULL)
+   OR `requested_at` IS NULL
+   OR (`received_at` IS NOT NULL AND SAFE_CAST(`received_at` AS TIMESTAMP) IS NULL)
+   OR (`refund_approved` IS NOT NULL AND SAFE_CAST(`refund_approved` AS BOOL) IS NULL)
+   OR `dt` IS NULL
+);

@@ -29,7 +29,7 @@ WITH events AS (
     e.event_at,
     e.promised_date,
     lag(e.event_at) OVER (PARTITION BY e.parcel_id ORDER BY e.event_at) AS previous_event_at
-  FROM "fulfillment__deliveries"."export__tracking_events" AS e
+  FROM "fulfillment__deliveries"."feed__tracking_events" AS e
 ),
 
 per_shipment AS (

@@ -56,7 +56,7 @@ SELECT
     CAST(p.paid_amount * r.quantity / nullif(p.paid_quantity, 0) AS decimal(12,2)),
     0
   ) AS refund_amount
-FROM "fulfillment__returns"."export__rma_requests" AS r
+FROM "fulfillment__returns"."file__rma_requests" AS r
 INNER JOIN "fulfillment__shipments"."shipments_v1" AS s ON s.shipment_id = r.parcel_id
 LEFT JOIN paid_per_sku AS p
   ON p.order_id = s.order_id

@@ -103,7 +103,7 @@ FROM (
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'freshness' AS check_name, 'error' AS severity,
-        CASE WHEN MAX("revenue_date") IS NULL OR MAX("revenue_date") < CAST(current_timestamp - INTERVAL '93600' SECOND AS date) THEN 1 ELSE 0 END AS failures,
+        CASE WHEN MAX("revenue_date") IS NULL OR MAX("revenue_date") < CAST(current_timestamp - INTERVAL '108000' SECOND AS date) THEN 1 ELSE 0 END AS failures,
         ARRAY[json_format(CAST(MAP(ARRAY['latest'], ARRAY[CAST(CAST(MAX("revenue_date") AS varchar) AS JSON)]) AS JSON))] AS examples
       FROM "management__daily_revenue"."daily_revenue_by_country_v1"
     ) AS "freshness"

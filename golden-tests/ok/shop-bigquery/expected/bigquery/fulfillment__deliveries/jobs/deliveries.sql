@@ -29,7 +29,7 @@ WITH events AS (
     e.event_at,
     e.promised_date,
     LAG(e.event_at) OVER (PARTITION BY e.parcel_id ORDER BY e.event_at) AS previous_event_at
-  FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events` AS e
+  FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events` AS e
 ),
 
 per_shipment AS (
@@ -49,7 +49,7 @@ last_status AS (
   SELECT
     e.parcel_id AS shipment_id,
     e.event_code AS last_event_code
-  FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events` AS e
+  FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events` AS e
   WHERE e.event_code != 'INFO'
   QUALIFY ROW_NUMBER() OVER (PARTITION BY e.parcel_id ORDER BY e.event_at DESC) = 1
 )

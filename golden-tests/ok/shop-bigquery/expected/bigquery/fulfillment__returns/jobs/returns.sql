@@ -54,7 +54,7 @@ SELECT
     ROUND(SAFE_DIVIDE(p.paid_amount, p.paid_quantity) * r.quantity, 2),
     0
   ) AS refund_amount
-FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests` AS r
+FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests` AS r
 INNER JOIN `shop-data-prod`.`fulfillment__shipments`.`shipments_v1` AS s ON s.shipment_id = r.parcel_id
 LEFT JOIN paid_per_sku AS p
   ON p.order_id = s.order_id

@@ -84,8 +84,8 @@ FROM (
   HAVING COUNT(*) > 1
 ) AS duplicates;
 
--- freshness (error): the newest `revenue_date` is at most 26h old
+-- freshness (error): the newest `revenue_date` is at most 30h old
 SELECT 'freshness' AS check_name, 'error' AS severity,
-  CASE WHEN MAX(`revenue_date`) IS NULL OR MAX(`revenue_date`) < DATE(TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 93600 SECOND)) THEN 1 ELSE 0 END AS failures,
+  CASE WHEN MAX(`revenue_date`) IS NULL OR MAX(`revenue_date`) < DATE(TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 108000 SECOND)) THEN 1 ELSE 0 END AS failures,
   [TO_JSON_STRING(STRUCT(MAX(`revenue_date`) AS `latest`))] AS examples
 FROM `shop-data-prod`.`management__daily_revenue`.`daily_revenue_by_country_v1`;

@@ -100,7 +100,7 @@ ASSERT NOT EXISTS (
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'freshness' AS check_name, 'error' AS severity,
-        CASE WHEN MAX(`revenue_date`) IS NULL OR MAX(`revenue_date`) < DATE(TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 93600 SECOND)) THEN 1 ELSE 0 END AS failures,
+        CASE WHEN MAX(`revenue_date`) IS NULL OR MAX(`revenue_date`) < DATE(TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 108000 SECOND)) THEN 1 ELSE 0 END AS failures,
         [TO_JSON_STRING(STRUCT(MAX(`revenue_date`) AS `latest`))] AS examples
       FROM `shop-data-prod`.`management__daily_revenue`.`daily_revenue_by_country_v1`
     ) AS `freshness`

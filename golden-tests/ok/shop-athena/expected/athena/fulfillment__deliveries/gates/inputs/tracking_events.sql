@@ -10,28 +10,55 @@ FROM (
   SELECT check_name
   FROM (
     SELECT check_name, severity, failures FROM (
+      SELECT 'replayed_events' AS check_name, 'warn' AS severity,
+        COALESCE(SUM("_dpc_copies" - 1), 0) AS failures,
+        slice(array_agg(json_format(CAST(MAP(ARRAY['event_id', 'copies'], ARRAY[CAST("event_id" AS JSON), CAST("_dpc_copies" AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM (
+        SELECT "event_id", COUNT(*) AS "_dpc_copies"
+        FROM "fulfillment__deliveries"."feed__tracking_events__events"
+        GROUP BY "event_id"
+        HAVING COUNT(*) > 1
+      ) AS duplicates
+    ) AS "replayed_events"
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
+      SELECT 'event_id_not_null' AS check_name, 'error' AS severity,
+        COUNT(*) AS failures,
+        slice(array_agg(json_format(CAST(MAP(ARRAY['event_id', 'parcel_id', 'carrier', 'event_code', 'event_at', 'location_country', 'promised_date'], ARRAY[CAST("event_id" AS JSON), CAST("parcel_id" AS JSON), CAST("carrier" AS JSON), CAST("event_code" AS JSON), CAST(CAST("event_at" AS varchar) AS JSON), CAST("location_country" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__deliveries"."feed__tracking_events"
+      WHERE "event_id" IS NULL
+    ) AS "event_id_not_null"
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
       SELECT 'parcel_id_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        slice(array_agg(json_format(CAST(MAP(ARRAY['parcel_id', 'carrier', 'event_code', 'event_at', 'location_country', 'promised_date'], ARRAY[CAST("parcel_id" AS JSON), CAST("carrier" AS JSON), CAST("event_code" AS JSON), CAST(CAST("event_at" AS varchar) AS JSON), CAST("location_country" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
-      FROM "fulfillment__deliveries"."export__tracking_events"
+        slice(array_agg(json_format(CAST(MAP(ARRAY['event_id', 'parcel_id', 'carrier', 'event_code', 'event_at', 'location_country', 'promised_date'], ARRAY[CAST("event_id" AS JSON), CAST("parcel_id" AS JSON), CAST("carrier" AS JSON), CAST("event_code" AS JSON), CAST(CAST("event_at" AS varchar) AS JSON), CAST("location_country" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__deliveries"."feed__tracking_events"
       WHERE "parcel_id" IS NULL
     ) AS "parcel_id_not_null"
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'event_code_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        slice(array_agg(json_format(CAST(MAP(ARRAY['parcel_id', 'carrier', 'event_code', 'event_at', 'location_country', 'promised_date'], ARRAY[CAST("parcel_id" AS JSON), CAST("carrier" AS JSON), CAST("event_code" AS JSON), CAST(CAST("event_at" AS varchar) AS JSON), CAST("location_country" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
-      FROM "fulfillment__deliveries"."export__tracking_events"
+        slice(array_agg(json_format(CAST(MAP(ARRAY['event_id', 'parcel_id', 'carrier', 'event_code', 'event_at', 'location_country', 'promised_date'], ARRAY[CAST("event_id" AS JSON), CAST("parcel_id" AS JSON), CAST("carrier" AS JSON), CAST("event_code" AS JSON), CAST(CAST("event_at" AS varchar) AS JSON), CAST("location_country" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__deliveries"."feed__tracking_events"
       WHERE "event_code" IS NULL
     ) AS "event_code_not_null"
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'event_at_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        slice(array_agg(json_format(CAST(MAP(ARRAY['parcel_id', 'carrier', 'event_code', 'event_at', 'location_country', 'promised_date'], ARRAY[CAST("parcel_id" AS JSON), CAST("carrier" AS JSON), CAST("event_code" AS JSON), CAST(CAST("event_at" AS varchar) AS JSON), CAST("location_country" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
-      FROM "fulfillment__deliveries"."export__tracking_events"
+        slice(array_agg(json_format(CAST(MAP(ARRAY['event_id', 'parcel_id', 'carrier', 'event_code', 'event_at', 'location_country', 'promised_date'], ARRAY[CAST("event_id" AS JSON), CAST("parcel_id" AS JSON), CAST("carrier" AS JSON), CAST("event_code" AS JSON), CAST(CAST("event_at" AS varchar) AS JSON), CAST("location_country" AS JSON), CAST(CAST("promised_date" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__deliveries"."feed__tracking_events"
       WHERE "event_at" IS NULL
     ) AS "event_at_not_null"
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
+      SELECT 'freshness' AS check_name, 'error' AS severity,
+        CASE WHEN MAX("event_at") IS NULL OR MAX("event_at") < CAST(current_timestamp - INTERVAL '7200' SECOND AS timestamp) THEN 1 ELSE 0 END AS failures,
+        ARRAY[json_format(CAST(MAP(ARRAY['latest'], ARRAY[CAST(CAST(MAX("event_at") AS varchar) AS JSON)]) AS JSON))] AS examples
+      FROM "fulfillment__deliveries"."feed__tracking_events__events"
+    ) AS "freshness"
   ) AS checks
   WHERE severity = 'error' AND failures > 0
 ) AS failed_checks;

@@ -3,37 +3,70 @@
 -- check_name, severity (error or warn), failures (the number of violating
 -- rows; 0 means the check passed) and examples (up to 5 violating rows as JSON).
 
+-- rejected_rows (warn): rows of the files that do not match the declared columns (left out of the input)
+SELECT 'rejected_rows' AS check_name, 'warn' AS severity,
+  COUNT(*) AS failures,
+  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST("requested_at" AS JSON), CAST("received_at" AS JSON), CAST("refund_approved" AS JSON), CAST("dt" AS JSON)]) AS JSON))), 1, 5) AS examples
+FROM "fulfillment__returns"."file__rma_requests__raw"
+WHERE "$path" LIKE 's3://shop-drops/warehouse/rma/%.csv'
+  AND (
+   NULLIF("rma_id", '') IS NULL
+   OR NULLIF("parcel_id", '') IS NULL
+   OR NULLIF("sku", '') IS NULL
+   OR (NULLIF("quantity", '') IS NOT NULL AND try_cast(NULLIF("quantity", '') AS bigint) IS NULL)
+   OR NULLIF("quantity", '') IS NULL
+   OR (NULLIF("requested_at", '') IS NOT NULL AND try_cast(NULLIF("requested_at", '') AS timestamp) IS NULL)
+   OR NULLIF("requested_at", '') IS NULL
+   OR (NULLIF("received_at", '') IS NOT NULL AND try_cast(NULLIF("received_at", '') AS timestamp) IS NULL)
+   OR (NULLIF("refund_approved", '') IS NOT NULL AND try_cast(NULLIF("refund_approved", '') AS boolean) IS NULL)
+   OR ("dt" IS NOT NULL AND try_cast("dt" AS date) IS NULL)
+   OR "dt" IS NULL
+  );
+
 -- rma_id_not_null (error): `rma_id` is required
 SELECT 'rma_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON)]) AS JSON))), 1, 5) AS examples
-FROM "fulfillment__returns"."export__rma_requests"
+  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+FROM "fulfillment__returns"."file__rma_requests"
 WHERE "rma_id" IS NULL;
 
 -- parcel_id_not_null (error): `parcel_id` is required
 SELECT 'parcel_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON)]) AS JSON))), 1, 5) AS examples
-FROM "fulfillment__returns"."export__rma_requests"
+  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+FROM "fulfillment__returns"."file__rma_requests"
 WHERE "parcel_id" IS NULL;
 
 -- sku_not_null (error): `sku` is required
 SELECT 'sku_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON)]) AS JSON))), 1, 5) AS examples
-FROM "fulfillment__returns"."export__rma_requests"
+  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+FROM "fulfillment__returns"."file__rma_requests"
 WHERE "sku" IS NULL;
 
 -- quantity_not_null (error): `quantity` is required
 SELECT 'quantity_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON)]) AS JSON))), 1, 5) AS examples
-FROM "fulfillment__returns"."export__rma_requests"
+  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+FROM "fulfillment__returns"."file__rma_requests"
 WHERE "quantity" IS NULL;
 
 -- requested_at_not_null (error): `requested_at` is required
 SELECT 'requested_at_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON)]) AS JSON))), 1, 5) AS examples
-FROM "fulfillment__returns"."export__rma_requests"
+  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+FROM "fulfillment__returns"."file__rma_requests"
 WHERE "requested_at" IS NULL;
+
+-- dt_not_null (error): `dt` is required
+SELECT 'dt_not_null' AS check_name, 'error' AS severity,
+  COUNT(*) AS failures,
+  slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+FROM "fulfillment__returns"."file__rma_requests"
+WHERE "dt" IS NULL;
+
+-- freshness (error): the newest `dt` is at most 26h old
+SELECT 'freshness' AS check_name, 'error' AS severity,
+  CASE WHEN MAX("dt") IS NULL OR MAX("dt") < CAST(current_timestamp - INTERVAL '93600' SECOND AS date) THEN 1 ELSE 0 END AS failures,
+  ARRAY[json_format(CAST(MAP(ARRAY['latest'], ARRAY[CAST(CAST(MAX("dt") AS varchar) AS JSON)]) AS JSON))] AS examples
+FROM "fulfillment__returns"."file__rma_requests";

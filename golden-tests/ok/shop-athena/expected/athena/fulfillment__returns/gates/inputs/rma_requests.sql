@@ -10,44 +10,80 @@ FROM (
   SELECT check_name
   FROM (
     SELECT check_name, severity, failures FROM (
+      SELECT 'rejected_rows' AS check_name, 'warn' AS severity,
+        COUNT(*) AS failures,
+        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST("requested_at" AS JSON), CAST("received_at" AS JSON), CAST("refund_approved" AS JSON), CAST("dt" AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__returns"."file__rma_requests__raw"
+      WHERE "$path" LIKE 's3://shop-drops/warehouse/rma/%.csv'
+        AND (
+         NULLIF("rma_id", '') IS NULL
+         OR NULLIF("parcel_id", '') IS NULL
+         OR NULLIF("sku", '') IS NULL
+         OR (NULLIF("quantity", '') IS NOT NULL AND try_cast(NULLIF("quantity", '') AS bigint) IS NULL)
+         OR NULLIF("quantity", '') IS NULL
+         OR (NULLIF("requested_at", '') IS NOT NULL AND try_cast(NULLIF("requested_at", '') AS timestamp) IS NULL)
+         OR NULLIF("requested_at", '') IS NULL
+         OR (NULLIF("received_at", '') IS NOT NULL AND try_cast(NULLIF("received_at", '') AS timestamp) IS NULL)
+         OR (NULLIF("refund_approved", '') IS NOT NULL AND try_cast(NULLIF("refund_approved", '') AS boolean) IS NULL)
+         OR ("dt" IS NOT NULL AND try_cast("dt" AS date) IS NULL)
+         OR "dt" IS NULL
+        )
+    ) AS "rejected_rows"
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
       SELECT 'rma_id_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON)]) AS JSON))), 1, 5) AS examples
-      FROM "fulfillment__returns"."export__rma_requests"
+        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__returns"."file__rma_requests"
       WHERE "rma_id" IS NULL
     ) AS "rma_id_not_null"
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'parcel_id_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON)]) AS JSON))), 1, 5) AS examples
-      FROM "fulfillment__returns"."export__rma_requests"
+        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__returns"."file__rma_requests"
       WHERE "parcel_id" IS NULL
     ) AS "parcel_id_not_null"
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'sku_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON)]) AS JSON))), 1, 5) AS examples
-      FROM "fulfillment__returns"."export__rma_requests"
+        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__returns"."file__rma_requests"
       WHERE "sku" IS NULL
     ) AS "sku_not_null"
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'quantity_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON)]) AS JSON))), 1, 5) AS examples
-      FROM "fulfillment__returns"."export__rma_requests"
+        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__returns"."file__rma_requests"
       WHERE "quantity" IS NULL
     ) AS "quantity_not_null"
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'requested_at_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON)]) AS JSON))), 1, 5) AS examples
-      FROM "fulfillment__returns"."export__rma_requests"
+        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__returns"."file__rma_requests"
       WHERE "requested_at" IS NULL
     ) AS "requested_at_not_null"
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
+      SELECT 'dt_not_null' AS check_name, 'error' AS severity,
+        COUNT(*) AS failures,
+        slice(array_agg(json_format(CAST(MAP(ARRAY['rma_id', 'parcel_id', 'sku', 'quantity', 'reason_code', 'requested_at', 'received_at', 'refund_approved', 'dt'], ARRAY[CAST("rma_id" AS JSON), CAST("parcel_id" AS JSON), CAST("sku" AS JSON), CAST("quantity" AS JSON), CAST("reason_code" AS JSON), CAST(CAST("requested_at" AS varchar) AS JSON), CAST(CAST("received_at" AS varchar) AS JSON), CAST("refund_approved" AS JSON), CAST(CAST("dt" AS varchar) AS JSON)]) AS JSON))), 1, 5) AS examples
+      FROM "fulfillment__returns"."file__rma_requests"
+      WHERE "dt" IS NULL
+    ) AS "dt_not_null"
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
+      SELECT 'freshness' AS check_name, 'error' AS severity,
+        CASE WHEN MAX("dt") IS NULL OR MAX("dt") < CAST(current_timestamp - INTERVAL '93600' SECOND AS date) THEN 1 ELSE 0 END AS failures,
+        ARRAY[json_format(CAST(MAP(ARRAY['latest'], ARRAY[CAST(CAST(MAX("dt") AS varchar) AS JSON)]) AS JSON))] AS examples
+      FROM "fulfillment__returns"."file__rma_requests"
+    ) AS "freshness"
   ) AS checks
   WHERE severity = 'error' AND failures > 0
 ) AS failed_checks;

@@ -3,23 +3,47 @@
 -- check_name, severity (error or warn), failures (the number of violating
 -- rows; 0 means the check passed) and examples (up to 5 violating rows as JSON).
 
+-- replayed_events (warn): copies of an event (event_id) beyond the first, which the view leaves out
+SELECT 'replayed_events' AS check_name, 'warn' AS severity,
+  COALESCE(SUM(`_dpc_copies` - 1), 0) AS failures,
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `_dpc_copies` AS `copies`)) LIMIT 5) AS examples
+FROM (
+  SELECT `event_id`, COUNT(*) AS `_dpc_copies`
+  FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events__events`
+  GROUP BY `event_id`
+  HAVING COUNT(*) > 1
+) AS duplicates;
+
+-- event_id_not_null (error): `event_id` is required
+SELECT 'event_id_not_null' AS check_name, 'error' AS severity,
+  COUNT(*) AS failures,
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events`
+WHERE `event_id` IS NULL;
+
 -- parcel_id_not_null (error): `parcel_id` is required
 SELECT 'parcel_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
-FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events`
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events`
 WHERE `parcel_id` IS NULL;
 
 -- event_code_not_null (error): `event_code` is required
 SELECT 'event_code_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
-FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events`
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events`
 WHERE `event_code` IS NULL;
 
 -- event_at_not_null (error): `event_at` is required
 SELECT 'event_at_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
-FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events`
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events`
 WHERE `event_at` IS NULL;
+
+-- freshness (error): the newest `event_at` is at most 2h old
+SELECT 'freshness' AS check_name, 'error' AS severity,
+  CASE WHEN MAX(`event_at`) IS NULL OR MAX(`event_at`) < TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 7200 SECOND) THEN 1 ELSE 0 END AS failures,
+  [TO_JSON_STRING(STRUCT(MAX(`event_at`) AS `latest`))] AS examples
+FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events__events`;

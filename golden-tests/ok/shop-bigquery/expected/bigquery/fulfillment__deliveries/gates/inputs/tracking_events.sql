@@ -7,28 +7,55 @@ ASSERT NOT EXISTS (
   SELECT check_name
   FROM (
     SELECT check_name, severity, failures FROM (
+      SELECT 'replayed_events' AS check_name, 'warn' AS severity,
+        COALESCE(SUM(`_dpc_copies` - 1), 0) AS failures,
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `_dpc_copies` AS `copies`)) LIMIT 5) AS examples
+      FROM (
+        SELECT `event_id`, COUNT(*) AS `_dpc_copies`
+        FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events__events`
+        GROUP BY `event_id`
+        HAVING COUNT(*) > 1
+      ) AS duplicates
+    ) AS `replayed_events`
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
+      SELECT 'event_id_not_null' AS check_name, 'error' AS severity,
+        COUNT(*) AS failures,
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events`
+      WHERE `event_id` IS NULL
+    ) AS `event_id_not_null`
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
       SELECT 'parcel_id_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        ARRAY_AGG(TO_JSON_STRING(STRUCT(`parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
-      FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events`
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events`
       WHERE `parcel_id` IS NULL
     ) AS `parcel_id_not_null`
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'event_code_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        ARRAY_AGG(TO_JSON_STRING(STRUCT(`parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
-      FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events`
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events`
       WHERE `event_code` IS NULL
     ) AS `event_code_not_null`
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'event_at_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        ARRAY_AGG(TO_JSON_STRING(STRUCT(`parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
-      FROM `shop-data-prod`.`fulfillment__deliveries`.`export__tracking_events`
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`event_id` AS `event_id`, `parcel_id` AS `parcel_id`, `carrier` AS `carrier`, `event_code` AS `event_code`, `event_at` AS `event_at`, `location_country` AS `location_country`, `promised_date` AS `promised_date`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events`
       WHERE `event_at` IS NULL
     ) AS `event_at_not_null`
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
+      SELECT 'freshness' AS check_name, 'error' AS severity,
+        CASE WHEN MAX(`event_at`) IS NULL OR MAX(`event_at`) < TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 7200 SECOND) THEN 1 ELSE 0 END AS failures,
+        [TO_JSON_STRING(STRUCT(MAX(`event_at`) AS `latest`))] AS examples
+      FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events__events`
+    ) AS `freshness`
   ) AS checks
   WHERE severity = 'error' AND failures > 0
 ) AS 'dpc: a quality check of input `tracking_events` of fulfillment.deliveries failed; its checks file has the counts and examples';

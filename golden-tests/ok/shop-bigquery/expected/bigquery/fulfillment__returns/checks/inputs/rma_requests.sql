@@ -3,37 +3,66 @@
 -- check_name, severity (error or warn), failures (the number of violating
 -- rows; 0 means the check passed) and examples (up to 5 violating rows as JSON).
 
+-- rejected_rows (warn): rows of the files that do not match the declared columns (left out of the input)
+SELECT 'rejected_rows' AS check_name, 'warn' AS severity,
+  COUNT(*) AS failures,
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests__raw`
+WHERE `rma_id` IS NULL
+   OR `parcel_id` IS NULL
+   OR `sku` IS NULL
+   OR (`quantity` IS NOT NULL AND SAFE_CAST(`quantity` AS INT64) IS NULL)
+   OR `quantity` IS NULL
+   OR (`requested_at` IS NOT NULL AND SAFE_CAST(`requested_at` AS TIMESTAMP) IS NULL)
+   OR `requested_at` IS NULL
+   OR (`received_at` IS NOT NULL AND SAFE_CAST(`received_at` AS TIMESTAMP) IS NULL)
+   OR (`refund_approved` IS NOT NULL AND SAFE_CAST(`refund_approved` AS BOOL) IS NULL)
+   OR `dt` IS NULL;
+
 -- rma_id_not_null (error): `rma_id` is required
 SELECT 'rma_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`)) LIMIT 5) AS examples
-FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
 WHERE `rma_id` IS NULL;
 
 -- parcel_id_not_null (error): `parcel_id` is required
 SELECT 'parcel_id_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`)) LIMIT 5) AS examples
-FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
 WHERE `parcel_id` IS NULL;
 
 -- sku_not_null (error): `sku` is required
 SELECT 'sku_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`)) LIMIT 5) AS examples
-FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
 WHERE `sku` IS NULL;
 
 -- quantity_not_null (error): `quantity` is required
 SELECT 'quantity_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`)) LIMIT 5) AS examples
-FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
 WHERE `quantity` IS NULL;
 
 -- requested_at_not_null (error): `requested_at` is required
 SELECT 'requested_at_not_null' AS check_name, 'error' AS severity,
   COUNT(*) AS failures,
-  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`)) LIMIT 5) AS examples
-FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
 WHERE `requested_at` IS NULL;
+
+-- dt_not_null (error): `dt` is required
+SELECT 'dt_not_null' AS check_name, 'error' AS severity,
+  COUNT(*) AS failures,
+  ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
+WHERE `dt` IS NULL;
+
+-- freshness (error): the newest `dt` is at most 26h old
+SELECT 'freshness' AS check_name, 'error' AS severity,
+  CASE WHEN MAX(`dt`) IS NULL OR MAX(`dt`) < DATE(TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 93600 SECOND)) THEN 1 ELSE 0 END AS failures,
+  [TO_JSON_STRING(STRUCT(MAX(`dt`) AS `latest`))] AS examples
+FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`;

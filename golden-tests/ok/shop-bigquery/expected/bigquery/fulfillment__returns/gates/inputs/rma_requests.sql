@@ -7,44 +7,76 @@ ASSERT NOT EXISTS (
   SELECT check_name
   FROM (
     SELECT check_name, severity, failures FROM (
+      SELECT 'rejected_rows' AS check_name, 'warn' AS severity,
+        COUNT(*) AS failures,
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests__raw`
+      WHERE `rma_id` IS NULL
+         OR `parcel_id` IS NULL
+         OR `sku` IS NULL
+         OR (`quantity` IS NOT NULL AND SAFE_CAST(`quantity` AS INT64) IS NULL)
+         OR `quantity` IS NULL
+         OR (`requested_at` IS NOT NULL AND SAFE_CAST(`requested_at` AS TIMESTAMP) IS NULL)
+         OR `requested_at` IS NULL
+         OR (`received_at` IS NOT NULL AND SAFE_CAST(`received_at` AS TIMESTAMP) IS NULL)
+         OR (`refund_approved` IS NOT NULL AND SAFE_CAST(`refund_approved` AS BOOL) IS NULL)
+         OR `dt` IS NULL
+    ) AS `rejected_rows`
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
       SELECT 'rma_id_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`)) LIMIT 5) AS examples
-      FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
       WHERE `rma_id` IS NULL
     ) AS `rma_id_not_null`
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'parcel_id_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`)) LIMIT 5) AS examples
-      FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
       WHERE `parcel_id` IS NULL
     ) AS `parcel_id_not_null`
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'sku_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`)) LIMIT 5) AS examples
-      FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
       WHERE `sku` IS NULL
     ) AS `sku_not_null`
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'quantity_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`)) LIMIT 5) AS examples
-      FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
       WHERE `quantity` IS NULL
     ) AS `quantity_not_null`
     UNION ALL
     SELECT check_name, severity, failures FROM (
       SELECT 'requested_at_not_null' AS check_name, 'error' AS severity,
         COUNT(*) AS failures,
-        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`)) LIMIT 5) AS examples
-      FROM `shop-data-prod`.`fulfillment__returns`.`export__rma_requests`
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
       WHERE `requested_at` IS NULL
     ) AS `requested_at_not_null`
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
+      SELECT 'dt_not_null' AS check_name, 'error' AS severity,
+        COUNT(*) AS failures,
+        ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
+      FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
+      WHERE `dt` IS NULL
+    ) AS `dt_not_null`
+    UNION ALL
+    SELECT check_name, severity, failures FROM (
+      SELECT 'freshness' AS check_name, 'error' AS severity,
+        CASE WHEN MAX(`dt`) IS NULL OR MAX(`dt`) < DATE(TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL 93600 SECOND)) THEN 1 ELSE 0 END AS failures,
+        [TO_JSON_STRING(STRUCT(MAX(`dt`) AS `latest`))] AS examples
+      FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests`
+    ) AS `freshness`
   ) AS checks
   WHERE severity = 'error' AND failures > 0
 ) AS 'dpc: a quality check of input `rma_requests` of fulfillment.returns failed; its checks file has the counts and examples';
