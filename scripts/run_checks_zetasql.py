@@ -215,6 +215,7 @@ class Executor:
     """ZetaSQL's reference implementation (WASM), configured like BigQuery."""
 
     def __init__(self):
+        t0 = time.time()
         here = os.path.dirname(os.path.abspath(__file__))
         if here not in sys.path:
             sys.path.insert(0, here)
@@ -232,7 +233,6 @@ class Executor:
         self.zqcache = zqcache
         self.Timestamp, self.ServerError = Timestamp, ServerError
         self.ls, self.cat_pb, self.tab_pb, self.T, self.V = ls, simple_catalog_pb2, simple_table_pb2, type_pb2, value_pb2
-        t0 = time.time()
         self.svc = ZetaSqlLocalService.get_instance()
         self.start_s = time.time() - t0
         lang = zqcache.bigquery_language()
@@ -515,6 +515,8 @@ def run_fixture(fx: dict, name: str, build: Build, ex: Executor, needed: dict[st
     counts = {}
     for t, cols in build.base.items():
         spec = fx["tables"].get(t, {"rows": []})
+        if not isinstance(spec, dict) or not isinstance(spec.get("rows", []), list):
+            raise FixtureError(f"{t}: a table is {{\"columns\": [...], \"rows\": [...]}}")
         decl = [c for c, _ in cols]
         given = spec.get("columns", decl)
         if sorted(map(str.lower, given)) != sorted(map(str.lower, decl)):
@@ -530,8 +532,8 @@ def run_fixture(fx: dict, name: str, build: Build, ex: Executor, needed: dict[st
                 r = {k.lower(): v for k, v in r.items()}
                 vals = [r.get(c.lower()) for c in decl]
             else:
-                if len(r) != len(given):
-                    raise FixtureError(f"{where}: {len(r)} values for {len(given)} columns")
+                if not isinstance(r, list) or len(r) != len(given):
+                    raise FixtureError(f"{where}: {r!r} is not a list of {len(given)} values")
                 byname = dict(zip(map(str.lower, given), r))
                 vals = [byname[c.lower()] for c in decl]
             rows.append([ex.enc(v, types[c.lower()], now, f"{where}, column {c}") for v, c in zip(vals, decl)])
@@ -540,7 +542,10 @@ def run_fixture(fx: dict, name: str, build: Build, ex: Executor, needed: dict[st
     problems = []
     # Sanity: the executor sees every row given (contents really attached).
     for t, n in counts.items():
-        _, rows = ex.run(f"SELECT COUNT(*) FROM `{t}`", tables)
+        try:
+            _, rows = ex.run(f"SELECT COUNT(*) FROM `{t}`", tables)
+        except ex.ServerError as e:
+            raise FixtureError(f"the executor rejects the fixture's rows: {ex.clean(e)}") from None
         got = rows[0][0].int64_value
         if got != n:
             broken(f"{name}: the executor sees {got} rows in {t}, the fixture has {n}")
@@ -645,44 +650,64 @@ def compare(fixture: str, expect: dict, results: dict) -> list[str]:
     return bad
 
 
-def self_test(runs: list[tuple[str, dict, dict]]) -> list[str]:
-    """Deliberate mistakes that compare() must report; returns the ones it missed."""
-    missed = []
-    name, expect, results = runs[0]
-    base = compare(name, expect, results)
+def self_test(runs: list[tuple[str, dict, dict]]) -> tuple[list[str], list[str]]:
+    """Deliberate mistakes that compare() must report. Returns (what was
+    tried, what was missed). The mistakes are made on real results."""
+    tried, missed = [], []
 
-    def must_fail(label, exp, res):
+    def must_fail(label, name, exp, res, base):
+        tried.append(label)
         if len(compare(name, exp, res)) <= len(base):
             missed.append(label)
-    zero = next(((f, c) for f, per in expect.items() for c, v in per.items() if expectation(v)[0] == 0), None)
-    some = next(((f, c) for (f, c), r in results.items() if "rows" in r and r["rows"] and r["rows"][0][2]), None)
-    if zero:
-        e = copy.deepcopy(expect)
-        e[zero[0]][zero[1]] = 1
-        must_fail(f"a wrong count (0 -> 1) for {zero}", e, results)
-        e = copy.deepcopy(expect)
-        del e[zero[0]][zero[1]]
-        must_fail(f"a missing expectation ({zero})", e, results)
-    else:
-        missed.append("(no check expected 0 to mutate)")
+
+    def find(pred):
+        for name, expect, results in runs:
+            for key, r in sorted(results.items()):
+                if pred(key, r, expect):
+                    return name, expect, results, key
+        return None
+
+    def got(r):
+        return r["rows"][0][2] if "rows" in r and len(r["rows"]) == 1 else None
+
+    zero = find(lambda k, r, e: got(r) == 0 and expectation(e[k[0]][k[1]])[0] == 0)
+    some = find(lambda k, r, e: (got(r) or 0) > 0 and expectation(e[k[0]][k[1]])[0] == got(r))
+    if zero is None or some is None:
+        missed.append("the fixtures need a check that finds nothing and one that finds something")
+        return tried, missed
+    name, expect, results, (f, c) = zero
+    base = compare(name, expect, results)
     e = copy.deepcopy(expect)
-    next(iter(e.values()))["no_such_check"] = 0
-    must_fail("an expectation for a check that does not exist", e, results)
-    if some:
-        r = copy.deepcopy(results)
-        n = r[some]["rows"][0][2]
-        e = copy.deepcopy(expect)
-        e[some[0]][some[1]] = n + 1
-        must_fail(f"a wrong count ({n} -> {n + 1}) for {some}", e, r)
-        e[some[0]][some[1]] = n
-        r[some]["rows"][0][3] = None
-        must_fail("failures without examples", e, r)
-        r[some]["rows"][0][3] = ["not json {"]
-        must_fail("an example that is not JSON", e, r)
-    for other, oexp, _ in runs[1:]:
-        if compare(name, oexp, results) == [] and oexp != expect:
-            missed.append(f"the results of {name} pass the expectations of {other}")
-    return missed
+    e[f][c] = 1
+    must_fail(f"0 expected as 1 ({name} {f} {c})", name, e, results, base)
+    e = copy.deepcopy(expect)
+    del e[f][c]
+    must_fail("a missing expectation", name, e, results, base)
+    e = copy.deepcopy(expect)
+    e[f]["no_such_check"] = 0
+    must_fail("an expectation for a check the build does not have", name, e, results, base)
+    name, expect, results, (f, c) = some
+    base = compare(name, expect, results)
+    n = got(results[(f, c)])
+    e = copy.deepcopy(expect)
+    e[f][c] = n + 1
+    must_fail(f"{n} expected as {n + 1} ({name} {f} {c})", name, e, results, base)
+    e[f][c] = 0
+    must_fail(f"{n} expected as 0", name, e, results, base)
+    r = copy.deepcopy(results)
+    r[(f, c)]["rows"][0][3] = None
+    must_fail("failures without examples", name, expect, r, base)
+    r[(f, c)]["rows"][0][3] = ["not json {"]
+    must_fail("an example that is not JSON", name, expect, r, base)
+    r[(f, c)]["rows"][0][1] = "info"
+    must_fail("a severity other than its comment's", name, expect, r, base)
+    for (n1, e1, r1) in runs:
+        for (n2, e2, _) in runs:
+            if n1 != n2 and e1 != e2:
+                tried.append(f"results of {n1} against expectations of {n2}")
+                if not compare(n1, e2, r1):
+                    missed.append(f"results of {n1} pass the expectations of {n2}")
+    return tried, missed
 
 
 # ------------------------------------------------------------------ main
@@ -738,21 +763,23 @@ def main() -> int:
                 issues.append(f"{f}: {c} ({name}: failures {want}): {issue}")
             if a.verbose:
                 mark = "ok  " if got == want else "FAIL"
+                ex1 = (r["rows"][0][3] or [""])[0] if got else ""
                 print(f"  {mark} {name}: {f}: {c} = {got if 'rows' in r else 'ERROR'} (expected {want})"
-                      + (f"  -- {why}" if why else ""))
-        print(f"{name}: {len(results)} checks, {len(results) - len([b for b in bad if not b.startswith(name + ':')])}"
-              f" without a problem, {firing} finding violations; {len(bad)} mismatch(es)")
+                      + (f"  -- {why}" if why else "") + (f"  e.g. {ex1[:100]}" if ex1 else ""))
+        broken_checks = {k for k in results if any(b.startswith(f"{k[0]}: {k[1]}: {name}:") for b in bad)}
+        print(f"{name}: {len(results)} checks run, {len(results) - len(broken_checks)} as expected, "
+              f"{firing} finding violations; {len(bad)} problem(s)")
         failed.extend(bad)
     for b in failed:
         print(f"FAIL {b}")
     if runs:
-        missed = self_test(runs)
+        tried, missed = self_test(runs)
         if missed:
             for m in missed:
                 print(f"{PROG}: self-test: not detected: {m}", file=sys.stderr)
             return EXIT_BROKEN
-        print(f"self-test: deliberate mistakes (wrong counts, missing/unknown expectations, examples missing or "
-              f"not JSON, {'crossed fixtures' if len(runs) > 1 else 'no second fixture'}) all detected")
+        print(f"self-test: {len(tried)} deliberate mistakes, all detected: " + "; ".join(tried[:8])
+              + (f"; ... ({len(tried) - 8} more crossings)" if len(tried) > 8 else ""))
     if issues:
         print(f"pinned to behaviour believed wrong ({len(issues)}; see the fixtures' \"issue\" fields):")
         for i in sorted(set(issues)):
@@ -764,4 +791,12 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except SystemExit:
+        raise
+    except Exception:  # noqa: BLE001  (the harness itself broke: not a finding)
+        import traceback
+        traceback.print_exc()
+        print(f"{PROG}: cannot run: unexpected error (above)", file=sys.stderr)
+        sys.exit(EXIT_BROKEN)

@@ -90,8 +90,8 @@ fn try_cast(target: &dyn Target, expr: &str, ty: &Type) -> String {
 }
 
 /// A file input's typed columns (select items), the condition that marks
-/// a row as rejected (a value that does not cast, a required value
-/// missing) and, on Athena, the condition that keeps only the files the
+/// a row as rejected (a value that does not cast: a missing required value
+/// stays, for the error-severity `_not_null` check to count) and, on Athena, the condition that keeps only the files the
 /// uri names.
 pub struct FileTyping {
     pub items: Vec<String>,
@@ -114,9 +114,6 @@ pub fn file_typing(target: &dyn Target, file: &FileInput, columns: &[Column]) ->
             items.push(format!("{value} AS {name}"));
         } else {
             items.push(name);
-        }
-        if c.required {
-            rejected.push(format!("{value} IS NULL"));
         }
     }
     // Athena reads every file below the folder: the pattern keeps the named ones.
@@ -143,8 +140,11 @@ pub fn read_view(target: &dyn Target, input: &Input, storage: &str) -> String {
         Ingest::Feed { event_id, event_time, keep } => {
             let ids = event_id.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
             let order = if *keep == Keep::Latest { "DESC" } else { "ASC" };
+            // An event without an id is no copy of another: it is kept (and
+            // the `_not_null` check counts it).
+            let no_id = event_id.iter().map(|c| format!("{} IS NULL", q(c))).collect::<Vec<_>>().join(" OR ");
             format!(
-                "SELECT {list}\nFROM (\n  SELECT {list},\n    ROW_NUMBER() OVER (PARTITION BY {ids} ORDER BY {} {order}) AS {copy}\n  FROM {storage}\n) AS events\nWHERE {copy} = 1",
+                "SELECT {list}\nFROM (\n  SELECT {list},\n    ROW_NUMBER() OVER (PARTITION BY {ids} ORDER BY {} {order}) AS {copy}\n  FROM {storage}\n) AS events\nWHERE {copy} = 1 OR {no_id}",
                 q(event_time),
                 copy = q("_dpc_copy"),
             )

@@ -236,10 +236,12 @@ pub fn duplicates(
         .collect();
     fields.push(("copies".into(), d.q("_dpc_copies"), Type::Int64));
     format!(
-        "{}\n  COALESCE(SUM({copies} - 1), 0) AS failures,\n  {} AS examples\nFROM (\n  SELECT {list}, COUNT(*) AS {copies}\n  FROM {table}\n  GROUP BY {list}\n  HAVING COUNT(*) > 1\n) AS duplicates;",
+        "{}\n  COALESCE(SUM({copies} - 1), 0) AS failures,\n  {} AS examples\nFROM (\n  SELECT {list}, COUNT(*) AS {copies}\n  FROM {table}\n  WHERE {known}\n  GROUP BY {list}\n  HAVING COUNT(*) > 1\n) AS duplicates;",
         head(&d, name, severity),
         d.examples(&fields),
         copies = d.q("_dpc_copies"),
+        // NULL keys are no duplicates of each other (as in a UNIQUE constraint).
+        known = columns.iter().map(|c| format!("{} IS NOT NULL", d.q(c))).collect::<Vec<_>>().join(" AND "),
     )
 }
 

@@ -129,14 +129,10 @@ SELECT
 FROM "logistics__parcels"."file__carrier_rates__raw"
 WHERE "$path" LIKE 's3://acme-drops/carrier-rates/%.csv'
   AND NOT (
-  NULLIF("carrier", 'NA') IS NULL
-   OR (NULLIF("zone", 'NA') IS NOT NULL AND try_cast(NULLIF("zone", 'NA') AS bigint) IS NULL)
-   OR NULLIF("zone", 'NA') IS NULL
+  (NULLIF("zone", 'NA') IS NOT NULL AND try_cast(NULLIF("zone", 'NA') AS bigint) IS NULL)
    OR (NULLIF("price", 'NA') IS NOT NULL AND try_cast(NULLIF("price", 'NA') AS decimal(8,2)) IS NULL)
-   OR NULLIF("price", 'NA') IS NULL
    OR (NULLIF("valid_from", 'NA') IS NOT NULL AND try_cast(NULLIF("valid_from", 'NA') AS date) IS NULL)
    OR ("dt" IS NOT NULL AND try_cast("dt" AS date) IS NULL)
-   OR "dt" IS NULL
 );
 
 -- What the queries read as `gate_measurements`: typed rows; rows that do not cast are left out and counted by its checks.
@@ -148,8 +144,7 @@ SELECT
 FROM "logistics__parcels"."file__gate_measurements__raw"
 WHERE "$path" LIKE 's3://acme-drops/gate/%.jsonl'
   AND NOT (
-  "parcel_id" IS NULL
-   OR ("length_cm" IS NOT NULL AND try_cast("length_cm" AS double) IS NULL)
+  ("length_cm" IS NOT NULL AND try_cast("length_cm" AS double) IS NULL)
 );
 
 -- What the queries read as `customs`: typed rows; rows that do not cast are left out and counted by its checks.
@@ -159,7 +154,7 @@ SELECT
   "declared_eur"
 FROM "logistics__parcels"."file__customs__raw"
 WHERE NOT (
-  "parcel_id" IS NULL
+  FALSE
 );
 
 -- What the queries read as `addresses`: typed rows; rows that do not cast are left out and counted by its checks.
@@ -170,7 +165,7 @@ SELECT
 FROM "logistics__parcels"."file__addresses__raw"
 WHERE "$path" LIKE 's3://acme-drops/addresses/%.avro'
   AND NOT (
-  "parcel_id" IS NULL
+  FALSE
 );
 
 -- What the queries read as `scans`: one row per event, replays removed.
@@ -181,7 +176,7 @@ FROM (
     ROW_NUMBER() OVER (PARTITION BY "scan_id" ORDER BY "scanned_at" DESC) AS "_dpc_copy"
   FROM "logistics__parcels"."feed__scans__events"
 ) AS events
-WHERE "_dpc_copy" = 1;
+WHERE "_dpc_copy" = 1 OR "scan_id" IS NULL;
 
 -- What the queries read as `label_prints`: one row per event, replays removed.
 CREATE OR REPLACE VIEW "logistics__parcels"."feed__label_prints" AS
@@ -191,4 +186,4 @@ FROM (
     ROW_NUMBER() OVER (PARTITION BY "parcel_id", "label_no" ORDER BY "printed_at" ASC) AS "_dpc_copy"
   FROM "logistics__parcels"."feed__label_prints__events"
 ) AS events
-WHERE "_dpc_copy" = 1;
+WHERE "_dpc_copy" = 1 OR "parcel_id" IS NULL OR "label_no" IS NULL;

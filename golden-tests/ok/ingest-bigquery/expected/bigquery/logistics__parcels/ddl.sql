@@ -162,13 +162,9 @@ SELECT
   `dt`
 FROM `acme-data`.`logistics__parcels`.`file__carrier_rates__raw`
 WHERE NOT (
-  `carrier` IS NULL
-   OR (`zone` IS NOT NULL AND SAFE_CAST(`zone` AS INT64) IS NULL)
-   OR `zone` IS NULL
+  (`zone` IS NOT NULL AND SAFE_CAST(`zone` AS INT64) IS NULL)
    OR (`price` IS NOT NULL AND SAFE_CAST(`price` AS NUMERIC(8, 2)) IS NULL)
-   OR `price` IS NULL
    OR (`valid_from` IS NOT NULL AND SAFE_CAST(`valid_from` AS DATE) IS NULL)
-   OR `dt` IS NULL
 );
 
 -- What the queries read as `gate_measurements`: typed rows; rows that do not cast are left out and counted by its checks.
@@ -184,8 +180,7 @@ SELECT
   `tags`
 FROM `acme-data`.`logistics__parcels`.`file__gate_measurements__raw`
 WHERE NOT (
-  `parcel_id` IS NULL
-   OR (`length_cm` IS NOT NULL AND SAFE_CAST(`length_cm` AS FLOAT64) IS NULL)
+  (`length_cm` IS NOT NULL AND SAFE_CAST(`length_cm` AS FLOAT64) IS NULL)
 );
 
 -- What the queries read as `customs`: typed rows; rows that do not cast are left out and counted by its checks.
@@ -200,7 +195,7 @@ SELECT
   `declared_eur`
 FROM `acme-data`.`logistics__parcels`.`file__customs__raw`
 WHERE NOT (
-  `parcel_id` IS NULL
+  FALSE
 );
 
 -- What the queries read as `addresses`: typed rows; rows that do not cast are left out and counted by its checks.
@@ -215,7 +210,7 @@ SELECT
   `valid`
 FROM `acme-data`.`logistics__parcels`.`file__addresses__raw`
 WHERE NOT (
-  `parcel_id` IS NULL
+  FALSE
 );
 
 -- What the queries read as `scans`: one row per event, replays removed.
@@ -231,7 +226,7 @@ FROM (
     ROW_NUMBER() OVER (PARTITION BY `scan_id` ORDER BY `scanned_at` DESC) AS `_dpc_copy`
   FROM `acme-data`.`logistics__parcels`.`feed__scans__events`
 ) AS events
-WHERE `_dpc_copy` = 1;
+WHERE `_dpc_copy` = 1 OR `scan_id` IS NULL;
 
 -- What the queries read as `label_prints`: one row per event, replays removed.
 CREATE OR REPLACE VIEW `acme-data`.`logistics__parcels`.`feed__label_prints`
@@ -246,4 +241,4 @@ FROM (
     ROW_NUMBER() OVER (PARTITION BY `parcel_id`, `label_no` ORDER BY `printed_at` ASC) AS `_dpc_copy`
   FROM `acme-data`.`logistics__parcels`.`feed__label_prints__events`
 ) AS events
-WHERE `_dpc_copy` = 1;
+WHERE `_dpc_copy` = 1 OR `parcel_id` IS NULL OR `label_no` IS NULL;

@@ -60,4 +60,4 @@ FROM (
     ROW_NUMBER() OVER (PARTITION BY `event_id` ORDER BY `event_at` ASC) AS `_dpc_copy`
   FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events__events`
 ) AS events
-WHERE `_dpc_copy` = 1;
+WHERE `_dpc_copy` = 1 OR `event_id` IS NULL;

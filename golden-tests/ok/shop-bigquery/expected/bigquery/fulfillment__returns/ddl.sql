@@ -75,14 +75,8 @@ SELECT
   `dt`
 FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests__raw`
 WHERE NOT (
-  `rma_id` IS NULL
-   OR `parcel_id` IS NULL
-   OR `sku` IS NULL
-   OR (`quantity` IS NOT NULL AND SAFE_CAST(`quantity` AS INT64) IS NULL)
-   OR `quantity` IS NULL
+  (`quantity` IS NOT NULL AND SAFE_CAST(`quantity` AS INT64) IS NULL)
    OR (`requested_at` IS NOT NULL AND SAFE_CAST(`requested_at` AS TIMESTAMP) IS NULL)
-   OR `requested_at` IS NULL
    OR (`received_at` IS NOT NULL AND SAFE_CAST(`received_at` AS TIMESTAMP) IS NULL)
    OR (`refund_approved` IS NOT NULL AND SAFE_CAST(`refund_approved` AS BOOL) IS NULL)
-   OR `dt` IS NULL
 );

@@ -17,6 +17,7 @@ SELECT 'session_id_unique' AS check_name, 'error' AS severity,
 FROM (
   SELECT "session_id", COUNT(*) AS "_dpc_copies"
   FROM "web__sessions"."sessions_v1"
+  WHERE "session_id" IS NOT NULL
   GROUP BY "session_id"
   HAVING COUNT(*) > 1
 ) AS duplicates;

@@ -17,6 +17,7 @@ SELECT 'event_id_unique' AS check_name, 'error' AS severity,
 FROM (
   SELECT `event_id`, COUNT(*) AS `_dpc_copies`
   FROM `acme-data`.`ops__audit`.`audit_log_v2`
+  WHERE `event_id` IS NOT NULL
   GROUP BY `event_id`
   HAVING COUNT(*) > 1
 ) AS duplicates;

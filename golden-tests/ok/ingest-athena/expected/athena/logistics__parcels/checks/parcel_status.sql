@@ -17,6 +17,7 @@ SELECT 'parcel_id_unique' AS check_name, 'error' AS severity,
 FROM (
   SELECT "parcel_id", COUNT(*) AS "_dpc_copies"
   FROM "logistics__parcels"."parcel_status_v1"
+  WHERE "parcel_id" IS NOT NULL
   GROUP BY "parcel_id"
   HAVING COUNT(*) > 1
 ) AS duplicates;

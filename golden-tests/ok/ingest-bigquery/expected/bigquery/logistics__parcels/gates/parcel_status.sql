@@ -21,6 +21,7 @@ ASSERT NOT EXISTS (
       FROM (
         SELECT `parcel_id`, COUNT(*) AS `_dpc_copies`
         FROM `acme-data`.`logistics__parcels`.`parcel_status_v1`
+        WHERE `parcel_id` IS NOT NULL
         GROUP BY `parcel_id`
         HAVING COUNT(*) > 1
       ) AS duplicates

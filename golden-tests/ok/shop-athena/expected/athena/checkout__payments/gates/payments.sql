@@ -24,6 +24,7 @@ FROM (
       FROM (
         SELECT "payment_id", COUNT(*) AS "_dpc_copies"
         FROM "checkout__payments"."payments_v1"
+        WHERE "payment_id" IS NOT NULL
         GROUP BY "payment_id"
         HAVING COUNT(*) > 1
       ) AS duplicates

@@ -24,6 +24,7 @@ FROM (
       FROM (
         SELECT "customer_id", COUNT(*) AS "_dpc_copies"
         FROM "customers__profiles"."profiles_v1"
+        WHERE "customer_id" IS NOT NULL
         GROUP BY "customer_id"
         HAVING COUNT(*) > 1
       ) AS duplicates

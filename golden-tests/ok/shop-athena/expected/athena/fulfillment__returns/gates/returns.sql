@@ -24,6 +24,7 @@ FROM (
       FROM (
         SELECT "return_id", COUNT(*) AS "_dpc_copies"
         FROM "fulfillment__returns"."returns_v1"
+        WHERE "return_id" IS NOT NULL
         GROUP BY "return_id"
         HAVING COUNT(*) > 1
       ) AS duplicates

@@ -24,6 +24,7 @@ FROM (
       FROM (
         SELECT "shipment_id", COUNT(*) AS "_dpc_copies"
         FROM "fulfillment__shipments"."shipments_v1"
+        WHERE "shipment_id" IS NOT NULL
         GROUP BY "shipment_id"
         HAVING COUNT(*) > 1
       ) AS duplicates

@@ -21,6 +21,7 @@ ASSERT NOT EXISTS (
       FROM (
         SELECT `order_id`, COUNT(*) AS `_dpc_copies`
         FROM `shop-data-prod`.`checkout__orders`.`orders_v1`
+        WHERE `order_id` IS NOT NULL
         GROUP BY `order_id`
         HAVING COUNT(*) > 1
       ) AS duplicates

@@ -21,6 +21,7 @@ ASSERT NOT EXISTS (
       FROM (
         SELECT `payment_id`, COUNT(*) AS `_dpc_copies`
         FROM `shop-data-prod`.`checkout__payments`.`payments_v1`
+        WHERE `payment_id` IS NOT NULL
         GROUP BY `payment_id`
         HAVING COUNT(*) > 1
       ) AS duplicates

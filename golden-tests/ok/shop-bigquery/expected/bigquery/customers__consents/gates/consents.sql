@@ -21,6 +21,7 @@ ASSERT NOT EXISTS (
       FROM (
         SELECT `customer_id`, COUNT(*) AS `_dpc_copies`
         FROM `shop-data-prod`.`customers__consents`.`consents_v1`
+        WHERE `customer_id` IS NOT NULL
         GROUP BY `customer_id`
         HAVING COUNT(*) > 1
       ) AS duplicates

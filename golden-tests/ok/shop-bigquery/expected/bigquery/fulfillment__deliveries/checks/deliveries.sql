@@ -17,6 +17,7 @@ SELECT 'shipment_id_unique' AS check_name, 'error' AS severity,
 FROM (
   SELECT `shipment_id`, COUNT(*) AS `_dpc_copies`
   FROM `shop-data-prod`.`fulfillment__deliveries`.`deliveries_v1`
+  WHERE `shipment_id` IS NOT NULL
   GROUP BY `shipment_id`
   HAVING COUNT(*) > 1
 ) AS duplicates;

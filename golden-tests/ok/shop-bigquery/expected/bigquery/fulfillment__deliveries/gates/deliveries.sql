@@ -21,6 +21,7 @@ ASSERT NOT EXISTS (
       FROM (
         SELECT `shipment_id`, COUNT(*) AS `_dpc_copies`
         FROM `shop-data-prod`.`fulfillment__deliveries`.`deliveries_v1`
+        WHERE `shipment_id` IS NOT NULL
         GROUP BY `shipment_id`
         HAVING COUNT(*) > 1
       ) AS duplicates

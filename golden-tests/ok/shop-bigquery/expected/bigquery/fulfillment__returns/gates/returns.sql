@@ -21,6 +21,7 @@ ASSERT NOT EXISTS (
       FROM (
         SELECT `return_id`, COUNT(*) AS `_dpc_copies`
         FROM `shop-data-prod`.`fulfillment__returns`.`returns_v1`
+        WHERE `return_id` IS NOT NULL
         GROUP BY `return_id`
         HAVING COUNT(*) > 1
       ) AS duplicates

@@ -80,6 +80,7 @@ SELECT 'unique_key_revenue_date_country' AS check_name, 'error' AS severity,
 FROM (
   SELECT `revenue_date`, `country`, COUNT(*) AS `_dpc_copies`
   FROM `shop-data-prod`.`management__daily_revenue`.`daily_revenue_by_country_v1`
+  WHERE `revenue_date` IS NOT NULL AND `country` IS NOT NULL
   GROUP BY `revenue_date`, `country`
   HAVING COUNT(*) > 1
 ) AS duplicates;

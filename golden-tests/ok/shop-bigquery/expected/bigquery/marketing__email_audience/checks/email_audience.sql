@@ -17,6 +17,7 @@ SELECT 'customer_id_unique' AS check_name, 'error' AS severity,
 FROM (
   SELECT `customer_id`, COUNT(*) AS `_dpc_copies`
   FROM `shop-data-prod`.`marketing__email_audience`.`email_audience_v1`
+  WHERE `customer_id` IS NOT NULL
   GROUP BY `customer_id`
   HAVING COUNT(*) > 1
 ) AS duplicates;

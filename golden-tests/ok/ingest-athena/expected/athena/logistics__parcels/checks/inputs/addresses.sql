@@ -10,7 +10,7 @@ SELECT 'rejected_rows' AS check_name, 'warn' AS severity,
 FROM "logistics__parcels"."file__addresses__raw"
 WHERE "$path" LIKE 's3://acme-drops/addresses/%.avro'
   AND (
-   "parcel_id" IS NULL
+   FALSE
   );
 
 -- parcel_id_not_null (error): `parcel_id` is required

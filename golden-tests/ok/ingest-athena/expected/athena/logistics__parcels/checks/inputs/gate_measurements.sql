@@ -10,8 +10,7 @@ SELECT 'rejected_rows' AS check_name, 'warn' AS severity,
 FROM "logistics__parcels"."file__gate_measurements__raw"
 WHERE "$path" LIKE 's3://acme-drops/gate/%.jsonl'
   AND (
-   "parcel_id" IS NULL
-   OR ("length_cm" IS NOT NULL AND try_cast("length_cm" AS double) IS NULL)
+   ("length_cm" IS NOT NULL AND try_cast("length_cm" AS double) IS NULL)
   );
 
 -- parcel_id_not_null (error): `parcel_id` is required

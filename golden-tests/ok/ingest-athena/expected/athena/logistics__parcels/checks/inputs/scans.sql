@@ -10,6 +10,7 @@ SELECT 'replayed_events' AS check_name, 'warn' AS severity,
 FROM (
   SELECT "scan_id", COUNT(*) AS "_dpc_copies"
   FROM "logistics__parcels"."feed__scans__events"
+  WHERE "scan_id" IS NOT NULL
   GROUP BY "scan_id"
   HAVING COUNT(*) > 1
 ) AS duplicates;

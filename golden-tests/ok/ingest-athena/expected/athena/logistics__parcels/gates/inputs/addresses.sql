@@ -16,7 +16,7 @@ FROM (
       FROM "logistics__parcels"."file__addresses__raw"
       WHERE "$path" LIKE 's3://acme-drops/addresses/%.avro'
         AND (
-         "parcel_id" IS NULL
+         FALSE
         )
     ) AS "rejected_rows"
     UNION ALL

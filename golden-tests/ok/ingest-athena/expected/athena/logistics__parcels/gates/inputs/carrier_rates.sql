@@ -16,14 +16,10 @@ FROM (
       FROM "logistics__parcels"."file__carrier_rates__raw"
       WHERE "$path" LIKE 's3://acme-drops/carrier-rates/%.csv'
         AND (
-         NULLIF("carrier", 'NA') IS NULL
-         OR (NULLIF("zone", 'NA') IS NOT NULL AND try_cast(NULLIF("zone", 'NA') AS bigint) IS NULL)
-         OR NULLIF("zone", 'NA') IS NULL
+         (NULLIF("zone", 'NA') IS NOT NULL AND try_cast(NULLIF("zone", 'NA') AS bigint) IS NULL)
          OR (NULLIF("price", 'NA') IS NOT NULL AND try_cast(NULLIF("price", 'NA') AS decimal(8,2)) IS NULL)
-         OR NULLIF("price", 'NA') IS NULL
          OR (NULLIF("valid_from", 'NA') IS NOT NULL AND try_cast(NULLIF("valid_from", 'NA') AS date) IS NULL)
          OR ("dt" IS NOT NULL AND try_cast("dt" AS date) IS NULL)
-         OR "dt" IS NULL
         )
     ) AS "rejected_rows"
     UNION ALL

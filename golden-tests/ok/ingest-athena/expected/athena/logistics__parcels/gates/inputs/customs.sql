@@ -14,7 +14,7 @@ FROM (
         COUNT(*) AS failures,
         slice(array_agg(json_format(CAST(MAP(ARRAY['parcel_id', 'declared_eur'], ARRAY[CAST("parcel_id" AS JSON), CAST("declared_eur" AS JSON)]) AS JSON))), 1, 5) AS examples
       FROM "logistics__parcels"."file__customs__raw"
-      WHERE "parcel_id" IS NULL
+      WHERE FALSE
     ) AS "rejected_rows"
     UNION ALL
     SELECT check_name, severity, failures FROM (

@@ -16,8 +16,7 @@ FROM (
       FROM "logistics__parcels"."file__gate_measurements__raw"
       WHERE "$path" LIKE 's3://acme-drops/gate/%.jsonl'
         AND (
-         "parcel_id" IS NULL
-         OR ("length_cm" IS NOT NULL AND try_cast("length_cm" AS double) IS NULL)
+         ("length_cm" IS NOT NULL AND try_cast("length_cm" AS double) IS NULL)
         )
     ) AS "rejected_rows"
     UNION ALL

@@ -16,6 +16,7 @@ FROM (
       FROM (
         SELECT "scan_id", COUNT(*) AS "_dpc_copies"
         FROM "logistics__parcels"."feed__scans__events"
+        WHERE "scan_id" IS NOT NULL
         GROUP BY "scan_id"
         HAVING COUNT(*) > 1
       ) AS duplicates

@@ -64,6 +64,7 @@ FROM (
       FROM (
         SELECT "parcel_id", COUNT(*) AS "_dpc_copies"
         FROM "logistics__parcels"."export__wms_parcels"
+        WHERE "parcel_id" IS NOT NULL
         GROUP BY "parcel_id"
         HAVING COUNT(*) > 1
       ) AS duplicates

@@ -8,7 +8,7 @@ SELECT 'rejected_rows' AS check_name, 'warn' AS severity,
   COUNT(*) AS failures,
   ARRAY_AGG(TO_JSON_STRING(STRUCT(`parcel_id` AS `parcel_id`, `valid` AS `valid`)) LIMIT 5) AS examples
 FROM `acme-data`.`logistics__parcels`.`file__addresses__raw`
-WHERE `parcel_id` IS NULL;
+WHERE FALSE;
 
 -- parcel_id_not_null (error): `parcel_id` is required
 SELECT 'parcel_id_not_null' AS check_name, 'error' AS severity,

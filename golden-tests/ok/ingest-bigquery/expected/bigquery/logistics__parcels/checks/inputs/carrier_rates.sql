@@ -8,13 +8,9 @@ SELECT 'rejected_rows' AS check_name, 'warn' AS severity,
   COUNT(*) AS failures,
   ARRAY_AGG(TO_JSON_STRING(STRUCT(`carrier` AS `carrier`, `zone` AS `zone`, `price` AS `price`, `valid_from` AS `valid_from`, `dt` AS `dt`)) LIMIT 5) AS examples
 FROM `acme-data`.`logistics__parcels`.`file__carrier_rates__raw`
-WHERE `carrier` IS NULL
-   OR (`zone` IS NOT NULL AND SAFE_CAST(`zone` AS INT64) IS NULL)
-   OR `zone` IS NULL
+WHERE (`zone` IS NOT NULL AND SAFE_CAST(`zone` AS INT64) IS NULL)
    OR (`price` IS NOT NULL AND SAFE_CAST(`price` AS NUMERIC(8, 2)) IS NULL)
-   OR `price` IS NULL
-   OR (`valid_from` IS NOT NULL AND SAFE_CAST(`valid_from` AS DATE) IS NULL)
-   OR `dt` IS NULL;
+   OR (`valid_from` IS NOT NULL AND SAFE_CAST(`valid_from` AS DATE) IS NULL);
 
 -- carrier_not_null (error): `carrier` is required
 SELECT 'carrier_not_null' AS check_name, 'error' AS severity,

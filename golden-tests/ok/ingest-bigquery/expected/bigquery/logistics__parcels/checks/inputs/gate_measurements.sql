@@ -8,8 +8,7 @@ SELECT 'rejected_rows' AS check_name, 'warn' AS severity,
   COUNT(*) AS failures,
   ARRAY_AGG(TO_JSON_STRING(STRUCT(`parcel_id` AS `parcel_id`, `length_cm` AS `length_cm`, `tags` AS `tags`)) LIMIT 5) AS examples
 FROM `acme-data`.`logistics__parcels`.`file__gate_measurements__raw`
-WHERE `parcel_id` IS NULL
-   OR (`length_cm` IS NOT NULL AND SAFE_CAST(`length_cm` AS FLOAT64) IS NULL);
+WHERE (`length_cm` IS NOT NULL AND SAFE_CAST(`length_cm` AS FLOAT64) IS NULL);
 
 -- parcel_id_not_null (error): `parcel_id` is required
 SELECT 'parcel_id_not_null' AS check_name, 'error' AS severity,

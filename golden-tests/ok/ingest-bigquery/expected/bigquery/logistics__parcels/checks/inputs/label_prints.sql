@@ -10,6 +10,7 @@ SELECT 'replayed_events' AS check_name, 'warn' AS severity,
 FROM (
   SELECT `parcel_id`, `label_no`, COUNT(*) AS `_dpc_copies`
   FROM `acme-data`.`logistics__parcels`.`feed__label_prints__events`
+  WHERE `parcel_id` IS NOT NULL AND `label_no` IS NOT NULL
   GROUP BY `parcel_id`, `label_no`
   HAVING COUNT(*) > 1
 ) AS duplicates;

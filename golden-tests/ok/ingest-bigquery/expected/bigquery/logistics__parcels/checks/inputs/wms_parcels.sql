@@ -52,6 +52,7 @@ SELECT 'unique_key_parcel_id' AS check_name, 'error' AS severity,
 FROM (
   SELECT `parcel_id`, COUNT(*) AS `_dpc_copies`
   FROM `acme-data`.`logistics__parcels`.`export__wms_parcels`
+  WHERE `parcel_id` IS NOT NULL
   GROUP BY `parcel_id`
   HAVING COUNT(*) > 1
 ) AS duplicates;

@@ -11,13 +11,9 @@ ASSERT NOT EXISTS (
         COUNT(*) AS failures,
         ARRAY_AGG(TO_JSON_STRING(STRUCT(`carrier` AS `carrier`, `zone` AS `zone`, `price` AS `price`, `valid_from` AS `valid_from`, `dt` AS `dt`)) LIMIT 5) AS examples
       FROM `acme-data`.`logistics__parcels`.`file__carrier_rates__raw`
-      WHERE `carrier` IS NULL
-         OR (`zone` IS NOT NULL AND SAFE_CAST(`zone` AS INT64) IS NULL)
-         OR `zone` IS NULL
+      WHERE (`zone` IS NOT NULL AND SAFE_CAST(`zone` AS INT64) IS NULL)
          OR (`price` IS NOT NULL AND SAFE_CAST(`price` AS NUMERIC(8, 2)) IS NULL)
-         OR `price` IS NULL
          OR (`valid_from` IS NOT NULL AND SAFE_CAST(`valid_from` AS DATE) IS NULL)
-         OR `dt` IS NULL
     ) AS `rejected_rows`
     UNION ALL
     SELECT check_name, severity, failures FROM (

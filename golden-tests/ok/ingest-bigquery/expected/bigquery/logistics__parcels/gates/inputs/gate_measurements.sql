@@ -11,8 +11,7 @@ ASSERT NOT EXISTS (
         COUNT(*) AS failures,
         ARRAY_AGG(TO_JSON_STRING(STRUCT(`parcel_id` AS `parcel_id`, `length_cm` AS `length_cm`, `tags` AS `tags`)) LIMIT 5) AS examples
       FROM `acme-data`.`logistics__parcels`.`file__gate_measurements__raw`
-      WHERE `parcel_id` IS NULL
-         OR (`length_cm` IS NOT NULL AND SAFE_CAST(`length_cm` AS FLOAT64) IS NULL)
+      WHERE (`length_cm` IS NOT NULL AND SAFE_CAST(`length_cm` AS FLOAT64) IS NULL)
     ) AS `rejected_rows`
     UNION ALL
     SELECT check_name, severity, failures FROM (

@@ -13,6 +13,7 @@ ASSERT NOT EXISTS (
       FROM (
         SELECT `scan_id`, COUNT(*) AS `_dpc_copies`
         FROM `acme-data`.`logistics__parcels`.`feed__scans__events`
+        WHERE `scan_id` IS NOT NULL
         GROUP BY `scan_id`
         HAVING COUNT(*) > 1
       ) AS duplicates

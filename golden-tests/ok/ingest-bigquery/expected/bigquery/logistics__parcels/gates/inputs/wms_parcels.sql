@@ -61,6 +61,7 @@ ASSERT NOT EXISTS (
       FROM (
         SELECT `parcel_id`, COUNT(*) AS `_dpc_copies`
         FROM `acme-data`.`logistics__parcels`.`export__wms_parcels`
+        WHERE `parcel_id` IS NOT NULL
         GROUP BY `parcel_id`
         HAVING COUNT(*) > 1
       ) AS duplicates

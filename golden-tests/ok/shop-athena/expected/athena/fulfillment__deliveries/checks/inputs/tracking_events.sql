@@ -10,6 +10,7 @@ SELECT 'replayed_events' AS check_name, 'warn' AS severity,
 FROM (
   SELECT "event_id", COUNT(*) AS "_dpc_copies"
   FROM "fulfillment__deliveries"."feed__tracking_events__events"
+  WHERE "event_id" IS NOT NULL
   GROUP BY "event_id"
   HAVING COUNT(*) > 1
 ) AS duplicates;

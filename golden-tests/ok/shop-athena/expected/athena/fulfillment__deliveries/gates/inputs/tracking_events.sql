@@ -16,6 +16,7 @@ FROM (
       FROM (
         SELECT "event_id", COUNT(*) AS "_dpc_copies"
         FROM "fulfillment__deliveries"."feed__tracking_events__events"
+        WHERE "event_id" IS NOT NULL
         GROUP BY "event_id"
         HAVING COUNT(*) > 1
       ) AS duplicates

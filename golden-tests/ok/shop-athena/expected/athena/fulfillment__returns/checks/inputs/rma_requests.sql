@@ -10,17 +10,11 @@ SELECT 'rejected_rows' AS check_name, 'warn' AS severity,
 FROM "fulfillment__returns"."file__rma_requests__raw"
 WHERE "$path" LIKE 's3://shop-drops/warehouse/rma/%.csv'
   AND (
-   NULLIF("rma_id", '') IS NULL
-   OR NULLIF("parcel_id", '') IS NULL
-   OR NULLIF("sku", '') IS NULL
-   OR (NULLIF("quantity", '') IS NOT NULL AND try_cast(NULLIF("quantity", '') AS bigint) IS NULL)
-   OR NULLIF("quantity", '') IS NULL
+   (NULLIF("quantity", '') IS NOT NULL AND try_cast(NULLIF("quantity", '') AS bigint) IS NULL)
    OR (NULLIF("requested_at", '') IS NOT NULL AND try_cast(NULLIF("requested_at", '') AS timestamp) IS NULL)
-   OR NULLIF("requested_at", '') IS NULL
    OR (NULLIF("received_at", '') IS NOT NULL AND try_cast(NULLIF("received_at", '') AS timestamp) IS NULL)
    OR (NULLIF("refund_approved", '') IS NOT NULL AND try_cast(NULLIF("refund_approved", '') AS boolean) IS NULL)
    OR ("dt" IS NOT NULL AND try_cast("dt" AS date) IS NULL)
-   OR "dt" IS NULL
   );
 
 -- rma_id_not_null (error): `rma_id` is required

@@ -13,6 +13,7 @@ ASSERT NOT EXISTS (
       FROM (
         SELECT `event_id`, COUNT(*) AS `_dpc_copies`
         FROM `shop-data-prod`.`fulfillment__deliveries`.`feed__tracking_events__events`
+        WHERE `event_id` IS NOT NULL
         GROUP BY `event_id`
         HAVING COUNT(*) > 1
       ) AS duplicates

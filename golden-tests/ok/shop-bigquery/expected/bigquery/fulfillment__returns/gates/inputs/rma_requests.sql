@@ -11,16 +11,10 @@ ASSERT NOT EXISTS (
         COUNT(*) AS failures,
         ARRAY_AGG(TO_JSON_STRING(STRUCT(`rma_id` AS `rma_id`, `parcel_id` AS `parcel_id`, `sku` AS `sku`, `quantity` AS `quantity`, `reason_code` AS `reason_code`, `requested_at` AS `requested_at`, `received_at` AS `received_at`, `refund_approved` AS `refund_approved`, `dt` AS `dt`)) LIMIT 5) AS examples
       FROM `shop-data-prod`.`fulfillment__returns`.`file__rma_requests__raw`
-      WHERE `rma_id` IS NULL
-         OR `parcel_id` IS NULL
-         OR `sku` IS NULL
-         OR (`quantity` IS NOT NULL AND SAFE_CAST(`quantity` AS INT64) IS NULL)
-         OR `quantity` IS NULL
+      WHERE (`quantity` IS NOT NULL AND SAFE_CAST(`quantity` AS INT64) IS NULL)
          OR (`requested_at` IS NOT NULL AND SAFE_CAST(`requested_at` AS TIMESTAMP) IS NULL)
-         OR `requested_at` IS NULL
          OR (`received_at` IS NOT NULL AND SAFE_CAST(`received_at` AS TIMESTAMP) IS NULL)
          OR (`refund_approved` IS NOT NULL AND SAFE_CAST(`refund_approved` AS BOOL) IS NULL)
-         OR `dt` IS NULL
     ) AS `rejected_rows`
     UNION ALL
     SELECT check_name, severity, failures FROM (
