@@ -568,10 +568,10 @@ pub fn load_mesh(mut tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
             continue;
         };
         let dir = path.strip_suffix(PRODUCT_FILE).unwrap_or("").trim_end_matches('/').to_string();
-        let diags_for_files = std::cell::RefCell::new(vec![]);
-        let find = |rel: String, at: Span, missing_help: Option<String>, what: &str| -> Option<FileId> {
+        // The query file a product names (a port's, a check's), if it exists.
+        let find = |diags: &mut Vec<Diagnostic>, rel: String, at: Span, missing_help: Option<String>, what: &str| {
             if rel.starts_with('/') || rel.split('/').any(|p| p == ".." || p.is_empty()) {
-                diags_for_files.borrow_mut().push(
+                diags.push(
                     Diagnostic::error(
                         codes::INVALID_NAME,
                         format!("query path `{rel}` leaves the product's directory"),
@@ -599,7 +599,7 @@ pub fn load_mesh(mut tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
                     (None, Some(h)) => d.help(h),
                     (None, None) => d.help(format!("create `{rel}` next to product.toml")),
                 };
-                diags_for_files.borrow_mut().push(d);
+                diags.push(d);
             }
             found
         };
@@ -617,7 +617,7 @@ pub fn load_mesh(mut tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
                         name.get_ref()
                     )
                 });
-                find(rel, at, help, &format!("output port `{}`", name.get_ref()))
+                find(&mut diags, rel, at, help, &format!("output port `{}`", name.get_ref()))
             })
             .collect();
         // The query files of custom checks, by (output, check) position.
@@ -627,13 +627,17 @@ pub fn load_mesh(mut tree: SourceTree) -> (Sources, RawMesh, Vec<Diagnostic>) {
         for (owner, checks) in tables {
             for (ci, check) in checks.into_iter().flatten().enumerate() {
                 if let Some(q) = &check.get_ref().query {
-                    let found =
-                        find(q.get_ref().clone(), span(file, q), None, &format!("a check of `{}`", owner.get_ref()));
+                    let found = find(
+                        &mut diags,
+                        q.get_ref().clone(),
+                        span(file, q),
+                        None,
+                        &format!("a check of `{}`", owner.get_ref()),
+                    );
                     check_files.insert((owner.get_ref().clone(), ci), found);
                 }
             }
         }
-        diags.append(&mut diags_for_files.borrow_mut());
         products.push(RawProduct { file, dir, def, query_files, check_files });
     }
     (sources, RawMesh { mesh_file, mesh, products }, diags)

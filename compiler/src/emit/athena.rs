@@ -8,7 +8,7 @@
 //! `<domain>.<name>` lives at `<bucket>/<domain>/<name>/`, each of its
 //! tables at `<bucket>/<domain>/<name>/<table>/`.
 
-use super::{ingest, port_table, quality, Artifact, EmitProduct};
+use super::{ingest, port_table, Artifact, EmitProduct};
 use crate::check::SchemaColumn;
 use crate::load::{FileFormat, Granularity, InputKind, Materialization, Strategy};
 use crate::resolve::{Column, FileInput, Ingest, Port};
@@ -168,7 +168,7 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
     let render = |name: &str, ctx: minijinja::Value| -> Result<String, String> {
         env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| format!("template {name}: {e}"))
     };
-    let iceberg = |athena: &Athena| {
+    let iceberg = || {
         properties(
             athena,
             &[
@@ -224,7 +224,7 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
                     partition: Some(day(time_column)),
                     storage: None,
                     location: lit(&format!("{location}{storage_name}/")),
-                    properties: iceberg(athena),
+                    properties: iceberg(),
                 });
                 let column_list = delivered.iter().map(|c| q(&c.name)).collect::<Vec<_>>().join(", ");
                 let stored = input.stored_columns(athena);
@@ -290,30 +290,21 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
                     partition: Some(day(event_time)),
                     storage: None,
                     location: lit(&format!("{location}{storage_name}/")),
-                    properties: iceberg(athena),
+                    properties: iceberg(),
                 });
             }
             Ingest::Port => {}
         }
-        let view_about = match input.kind {
-            InputKind::Export => "the latest snapshot",
-            InputKind::File => "typed rows; rows that do not cast are left out and counted by its checks",
-            _ => "one row per event, replays removed",
-        };
+        let view_about = ingest::read_view_about(input.kind);
         views.push(ViewDef {
             comment: format!("-- What the queries read as `{}`: {view_about}.", input.name),
             name: read.quoted.clone(),
             query: ingest::read_view(athena, input, &storage.quoted),
         });
         let checks = ingest::input_checks(athena, input, &read.quoted, &storage.quoted, &|c| p.input_assertion(i, c));
-        if !checks.is_empty() {
-            let subject = format!("input `{}` of {}", input.name, product.id);
-            let gate = quality::gate(athena, &subject, &checks);
-            let text = render("checks", context! { product_file, subject, checks })?;
-            artifacts.push(Artifact { path: format!("{dir}/checks/inputs/{}.sql", input.name), contents: text });
-            let text = render("gate", context! { product_file, subject, gate })?;
-            artifacts.push(Artifact { path: format!("{dir}/gates/inputs/{}.sql", input.name), contents: text });
-        }
+        let subject = format!("input `{}` of {}", input.name, product.id);
+        let stem = format!("inputs/{}", input.name);
+        artifacts.extend(super::check_artifacts(env, athena, &dir, &stem, &product_file, &subject, &checks)?);
     }
     for (oi, port) in product.outputs.iter().enumerate() {
         let table_name = port_table(port);
@@ -349,7 +340,7 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
                 partition: partition_expr(port, &schema),
                 storage: None,
                 location: lit(&format!("{location}{table_name}/")),
-                properties: iceberg(athena),
+                properties: iceberg(),
             });
         }
         let query = p.rewritten_query(oi);
@@ -411,25 +402,9 @@ pub fn emit_product(athena: &Athena, p: &EmitProduct) -> Result<Vec<Artifact>, S
         if let Some(tags) = lf_tag_assignments(p, oi, &schema, &database_plain, &table_name) {
             artifacts.push(Artifact { path: format!("{dir}/lakeformation/{}.json", port.key), contents: tags });
         }
-        let typed: Vec<(String, Type)> = schema.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
-        let subject = quality::Subject {
-            table: &table.quoted,
-            columns: &typed,
-            declared: port.columns.as_deref().unwrap_or_default(),
-            unique_key: &port.unique_key,
-            freshness: port.freshness.as_ref(),
-            freshness_table: None,
-            checks: &port.checks,
-        };
-        let checks = quality::checks(athena, &subject, &|c| p.port_assertion(oi, &table.quoted, c));
-        if !checks.is_empty() {
-            let subject = format!("port {port_id}");
-            let gate = quality::gate(athena, &subject, &checks);
-            let text = render("checks", context! { product_file, subject, checks })?;
-            artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: text });
-            let text = render("gate", context! { product_file, subject, gate })?;
-            artifacts.push(Artifact { path: format!("{dir}/gates/{}.sql", port.key), contents: text });
-        }
+        let checks = p.port_checks(athena, oi, &table.quoted);
+        let subject = format!("port {port_id}");
+        artifacts.extend(super::check_artifacts(env, athena, &dir, &port.key, &product_file, &subject, &checks)?);
     }
     let ddl = render(
         "ddl",

@@ -3,7 +3,7 @@
 //! Every identifier is quoted and every string escaped here, before a
 //! template sees it.
 
-use super::{ingest, port_table, quality, Artifact, EmitProduct};
+use super::{ingest, port_table, Artifact, EmitProduct};
 use crate::check::SchemaColumn;
 use crate::load::{FileFormat, Granularity, InputKind, Materialization, Strategy};
 use crate::resolve::{Column, FileInput, Ingest, Port};
@@ -232,11 +232,7 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             }
             Ingest::Port => {}
         }
-        let view_about = match input.kind {
-            InputKind::Export => "the latest snapshot",
-            InputKind::File => "typed rows; rows that do not cast are left out and counted by its checks",
-            _ => "one row per event, replays removed",
-        };
+        let view_about = ingest::read_view_about(input.kind);
         views.push(ViewDef {
             comment: format!("-- What the queries read as `{}`: {view_about}.", input.name),
             name: read.quoted.clone(),
@@ -244,14 +240,9 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             query: ingest::read_view(bq, input, &storage.quoted),
         });
         let checks = ingest::input_checks(bq, input, &read.quoted, &storage.quoted, &|c| p.input_assertion(i, c));
-        if !checks.is_empty() {
-            let subject = format!("input `{}` of {}", input.name, product.id);
-            let gate = quality::gate(bq, &subject, &checks);
-            let text = env_render("checks", context! { product_file, subject, checks })?;
-            artifacts.push(Artifact { path: format!("{dir}/checks/inputs/{}.sql", input.name), contents: text });
-            let text = env_render("gate", context! { product_file, subject, gate })?;
-            artifacts.push(Artifact { path: format!("{dir}/gates/inputs/{}.sql", input.name), contents: text });
-        }
+        let subject = format!("input `{}` of {}", input.name, product.id);
+        let stem = format!("inputs/{}", input.name);
+        artifacts.extend(super::check_artifacts(env, bq, &dir, &stem, &product_file, &subject, &checks)?);
     }
     for (oi, port) in product.outputs.iter().enumerate() {
         let table = bq.physical(mesh, product, &port_table(port))?;
@@ -345,25 +336,9 @@ pub fn emit_product(bq: &BigQuery, p: &EmitProduct) -> Result<Vec<Artifact>, Str
             let schema_json = table_schema(bq, p, oi, &schema, mesh);
             artifacts.push(Artifact { path: format!("{dir}/schema/{}.json", port.key), contents: schema_json });
         }
-        let typed: Vec<(String, Type)> = schema.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
-        let subject = quality::Subject {
-            table: &table.quoted,
-            columns: &typed,
-            declared: port.columns.as_deref().unwrap_or_default(),
-            unique_key: &port.unique_key,
-            freshness: port.freshness.as_ref(),
-            freshness_table: None,
-            checks: &port.checks,
-        };
-        let checks = quality::checks(bq, &subject, &|c| p.port_assertion(oi, &table.quoted, c));
-        if !checks.is_empty() {
-            let subject = format!("port {port_id}");
-            let gate = quality::gate(bq, &subject, &checks);
-            let text = env_render("checks", context! { product_file, subject, checks })?;
-            artifacts.push(Artifact { path: format!("{dir}/checks/{}.sql", port.key), contents: text });
-            let text = env_render("gate", context! { product_file, subject, gate })?;
-            artifacts.push(Artifact { path: format!("{dir}/gates/{}.sql", port.key), contents: text });
-        }
+        let checks = p.port_checks(bq, oi, &table.quoted);
+        let subject = format!("port {port_id}");
+        artifacts.extend(super::check_artifacts(env, bq, &dir, &port.key, &product_file, &subject, &checks)?);
     }
     let ddl = env_render(
         "ddl",

@@ -129,6 +129,15 @@ fn path_pattern(target: &dyn Target, file: &FileInput) -> Option<String> {
         .then(|| target.string_literal(&format!("{}{}", file.prefix(), name.replace('*', "%"))))
 }
 
+/// What an input's read view shows, for comments and descriptions.
+pub fn read_view_about(kind: InputKind) -> &'static str {
+    match kind {
+        InputKind::Export => "the latest snapshot",
+        InputKind::File => "typed rows; rows that do not cast are left out and counted by its checks",
+        _ => "one row per event, replays removed",
+    }
+}
+
 /// The query of an input's read view, over its storage table (quoted).
 pub fn read_view(target: &dyn Target, input: &Input, storage: &str) -> String {
     let q = |s: &str| target.quote_ident(s);

@@ -18,6 +18,7 @@ use crate::lineage::MeshLineage;
 use crate::resolve::{InputSource, Mesh, Product};
 use crate::span::Sources;
 use crate::target::Target;
+use crate::types::Type;
 
 /// A target's compiled templates, kept for the process.
 pub type Templates = std::sync::OnceLock<Result<minijinja::Environment<'static>, String>>;
@@ -119,27 +120,33 @@ impl EmitProduct<'_> {
         trimmed.strip_suffix(';').unwrap_or(trimmed).trim_end().to_string()
     }
 
-    /// The rewritten query and columns of a port's custom check.
-    pub fn port_assertion(
-        &self,
-        port: usize,
-        table: &str,
-        check: &crate::resolve::TableCheck,
-    ) -> Option<(String, Vec<(String, crate::types::Type)>)> {
-        let ci = self.product.outputs[port].checks.iter().position(|c| std::ptr::eq(c, check))?;
-        let (_, a) = self.ports[port].assertions.iter().find(|(i, _)| *i == ci)?;
-        self.assertion(&check.rule, a, Some(table))
+    /// The rewritten query and columns of a port's custom check (by index).
+    pub fn port_assertion(&self, port: usize, table: &str, check: usize) -> Option<(String, Vec<(String, Type)>)> {
+        let (_, a) = self.ports[port].assertions.iter().find(|(i, _)| *i == check)?;
+        self.assertion(&self.product.outputs[port].checks[check].rule, a, Some(table))
     }
 
-    /// The rewritten query and columns of an input's custom check.
-    pub fn input_assertion(
-        &self,
-        input: usize,
-        check: &crate::resolve::TableCheck,
-    ) -> Option<(String, Vec<(String, crate::types::Type)>)> {
-        let ci = self.product.inputs[input].checks.iter().position(|c| std::ptr::eq(c, check))?;
-        let (_, _, a) = self.input_assertions.iter().find(|(ii, i, _)| *ii == input && *i == ci)?;
-        self.assertion(&check.rule, a, None)
+    /// The rewritten query and columns of an input's custom check (by index).
+    pub fn input_assertion(&self, input: usize, check: usize) -> Option<(String, Vec<(String, Type)>)> {
+        let (_, _, a) = self.input_assertions.iter().find(|(ii, i, _)| *ii == input && *i == check)?;
+        self.assertion(&self.product.inputs[input].checks[check].rule, a, None)
+    }
+
+    /// The quality checks of a port, over its table (quoted).
+    pub fn port_checks(&self, target: &dyn Target, port: usize, table: &str) -> Vec<quality::CheckQuery> {
+        let o = &self.product.outputs[port];
+        let columns: Vec<(String, Type)> =
+            self.ports[port].schema.iter().flatten().map(|c| (c.name.clone(), c.ty.clone())).collect();
+        let subject = quality::Subject {
+            table,
+            columns: &columns,
+            declared: o.columns.as_deref().unwrap_or_default(),
+            unique_key: &o.unique_key,
+            freshness: o.freshness.as_ref(),
+            freshness_table: None,
+            checks: &o.checks,
+        };
+        quality::checks(target, &subject, &|c| self.port_assertion(port, table, c))
     }
 
     fn assertion(
@@ -147,13 +154,44 @@ impl EmitProduct<'_> {
         rule: &crate::resolve::TableRule,
         a: &crate::check::CheckedAssertion,
         this: Option<&str>,
-    ) -> Option<(String, Vec<(String, crate::types::Type)>)> {
+    ) -> Option<(String, Vec<(String, Type)>)> {
         let crate::resolve::TableRule::Query(Some(file)) = rule else {
             return None;
         };
         let columns = a.columns.iter().map(|c| (c.name.clone(), c.ty.clone())).collect();
         Some((self.rewrite(*file, &a.relations, this), columns))
     }
+}
+
+/// The checks file (`checks/<stem>.sql`) and the gate (`gates/<stem>.sql`)
+/// of a port or an input, through the target's `checks` and `gate`
+/// templates; nothing where there are no checks.
+pub fn check_artifacts(
+    env: &minijinja::Environment,
+    target: &dyn Target,
+    dir: &str,
+    stem: &str,
+    product_file: &str,
+    subject: &str,
+    checks: &[quality::CheckQuery],
+) -> Result<Vec<Artifact>, String> {
+    if checks.is_empty() {
+        return Ok(vec![]);
+    }
+    let render = |name: &str, ctx: minijinja::Value| -> Result<String, String> {
+        env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| format!("template {name}: {e}"))
+    };
+    let gate = quality::gate(target, subject, checks);
+    Ok(vec![
+        Artifact {
+            path: format!("{dir}/checks/{stem}.sql"),
+            contents: render("checks", minijinja::context! { product_file, subject, checks })?,
+        },
+        Artifact {
+            path: format!("{dir}/gates/{stem}.sql"),
+            contents: render("gate", minijinja::context! { product_file, subject, gate })?,
+        },
+    ])
 }
 
 /// The physical table of a product's own (non-product) input.
@@ -200,14 +238,12 @@ pub fn emit_mesh(
     for product in per_product {
         artifacts.extend(product?);
     }
-    let paths: std::collections::BTreeSet<String> = artifacts.iter().map(|a| a.path.clone()).collect();
-    let has = |path: &str| paths.contains(path);
-    let dags = orchestrate::airflow_dags(mesh, &artifacts);
+    let files: std::collections::BTreeMap<&str, &str> =
+        artifacts.iter().map(|a| (a.path.as_str(), a.contents.as_str())).collect();
+    let dags = orchestrate::airflow_dags(mesh, &files);
+    let manifest = manifest::manifest(mesh, checked, lineage, sources, &|path| files.contains_key(path))?;
     artifacts.extend(dags);
-    artifacts.push(Artifact {
-        path: "manifest.json".into(),
-        contents: manifest::manifest(mesh, checked, lineage, sources, &has)?,
-    });
+    artifacts.push(Artifact { path: "manifest.json".into(), contents: manifest });
     artifacts.push(Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) });
     artifacts.push(Artifact { path: "lineage.mmd".into(), contents: lineage_mermaid(mesh) });
     let (dot, mermaid) = graph::columns(mesh, lineage);

@@ -56,7 +56,7 @@ pub fn schedule(p: &Product) -> Option<String> {
     p.outputs.iter().find_map(|o| o.schedule.clone())
 }
 
-/// The steps of one product. `files` holds every artifact path, so that a
+/// The steps of one product. `has` tells which artifacts exist, so that a
 /// step exists only where its SQL does.
 pub fn product_jobs(mesh: &Mesh, p: &Product, has: &dyn Fn(&str) -> bool) -> ProductJobs {
     let dir = format!("{}/{}__{}", p.target.name(), p.domain, p.name);
@@ -65,21 +65,22 @@ pub fn product_jobs(mesh: &Mesh, p: &Product, has: &dyn Fn(&str) -> bool) -> Pro
     for input in &p.inputs {
         match input.source {
             InputSource::Own => {
-                let mut after = vec![];
+                // The input is ready after its gate, else after its load.
+                let mut last = None;
                 if input.kind == InputKind::Export {
                     let id = format!("load__{}", input.name);
                     let sql = format!("{dir}/loads/{}.sql", input.name);
                     steps.push(Step { id: id.clone(), kind: "load", sql: Some(sql), after: vec![], waits_for: None });
-                    after.push(id.clone());
-                    ready.push(id);
+                    last = Some(id);
                 }
                 let gate = format!("{dir}/gates/inputs/{}.sql", input.name);
                 if has(&gate) {
                     let id = format!("gate_input__{}", input.name);
+                    let after = last.into_iter().collect();
                     steps.push(Step { id: id.clone(), kind: "gate_input", sql: Some(gate), after, waits_for: None });
-                    ready.retain(|r| r != &format!("load__{}", input.name));
-                    ready.push(id);
+                    last = Some(id);
                 }
+                ready.extend(last);
             }
             InputSource::Port { product, port, version } => {
                 let up = &mesh.products[product.0 as usize];
@@ -135,9 +136,9 @@ fn py(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_default()
 }
 
-/// One DAG file per domain: `airflow/dpc_<mesh>_<domain>.py`.
-pub fn airflow_dags(mesh: &Mesh, artifacts: &[Artifact]) -> Vec<Artifact> {
-    let files: BTreeMap<&str, &str> = artifacts.iter().map(|a| (a.path.as_str(), a.contents.as_str())).collect();
+/// One DAG file per domain: `airflow/dpc_<mesh>_<domain>.py`. `files`
+/// maps every artifact's path to its contents (the SQL each task runs).
+pub fn airflow_dags(mesh: &Mesh, files: &BTreeMap<&str, &str>) -> Vec<Artifact> {
     let has = |path: &str| files.contains_key(path);
     let mut domains: BTreeMap<&str, Vec<&Product>> = BTreeMap::new();
     for p in &mesh.products {
@@ -164,7 +165,6 @@ pub fn airflow_dags(mesh: &Mesh, artifacts: &[Artifact]) -> Vec<Artifact> {
         );
         for p in products {
             let jobs = product_jobs(mesh, p, &has);
-            let var = |id: &str| id.to_string();
             text.push_str(&format!(
                 "\nwith DAG(\n    dag_id={},\n    description={},\n    schedule={},\n    start_date=datetime(2026, 1, 1),\n    catchup=False,\n    max_active_runs=1,\n    default_args={{**DEFAULT_ARGS, \"owner\": {}}},\n    tags=[\"dpc\", {}, {}],\n):\n",
                 py(&jobs.dag_id),
@@ -195,7 +195,7 @@ pub fn airflow_dags(mesh: &Mesh, artifacts: &[Artifact]) -> Vec<Artifact> {
                     }
                     _ => format!("EmptyOperator(task_id={id})"),
                 };
-                text.push_str(&format!("    {} = {call}\n", var(&step.id)));
+                text.push_str(&format!("    {} = {call}\n", step.id));
             }
             for step in &jobs.steps {
                 for before in &step.after {

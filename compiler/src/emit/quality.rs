@@ -10,8 +10,9 @@ use crate::resolve::{Column, Freshness, TableCheck, TableRule};
 use crate::target::Target;
 use crate::types::Type;
 
-/// The rewritten query and the columns of a custom check, if it has them.
-pub type Assertion<'a> = &'a dyn Fn(&TableCheck) -> Option<(String, Vec<(String, Type)>)>;
+/// The rewritten query and the columns of a custom check (by its index in
+/// the subject's checks), if it checked.
+pub type Assertion<'a> = &'a dyn Fn(usize) -> Option<(String, Vec<(String, Type)>)>;
 
 /// How many violating rows a check shows.
 pub const EXAMPLES: usize = 5;
@@ -310,7 +311,7 @@ pub fn checks(target: &dyn Target, s: &Subject, assertion: Assertion) -> Vec<Che
             push("freshness".into(), f.severity, format!("the newest `{column}` is at most {} old", f.text), sql);
         }
     }
-    for check in s.checks {
+    for (index, check) in s.checks.iter().enumerate() {
         let about = check.description.clone().unwrap_or_else(|| match &check.rule {
             TableRule::RowCount { min, max } => match (min, max) {
                 (Some(lo), Some(hi)) => format!("between {lo} and {hi} rows"),
@@ -338,7 +339,7 @@ pub fn checks(target: &dyn Target, s: &Subject, assertion: Assertion) -> Vec<Che
                 )
             }
             TableRule::Query(_) => {
-                let Some((query, columns)) = assertion(check) else {
+                let Some((query, columns)) = assertion(index) else {
                     continue;
                 };
                 let fields: Vec<(String, String, Type)> =

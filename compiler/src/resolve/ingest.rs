@@ -576,12 +576,17 @@ impl super::Input {
     pub fn stored_columns(&self, target: &dyn Target) -> Vec<Column> {
         let mut out = self.columns.clone();
         if let Ingest::Export { time_column } = &self.ingest {
-            // An instant: BigQuery's TIMESTAMP, Athena's (UTC) `timestamp`.
-            let ty = if target.kind() == TargetKind::Bigquery { Type::Timestamp } else { Type::Datetime };
-            out.push(Column::generated(time_column, self.span, ty, "When the export was loaded: the snapshot's time."));
+            out.push(export_time_column(target, time_column, self.span));
         }
         out
     }
+}
+
+/// The snapshot time column the export load adds: an instant, BigQuery's
+/// TIMESTAMP, Athena's (UTC) `timestamp`.
+pub fn export_time_column(target: &dyn Target, name: &str, span: Span) -> Column {
+    let ty = if target.kind() == TargetKind::Bigquery { Type::Timestamp } else { Type::Datetime };
+    Column::generated(name, span, ty, "When the export was loaded: the snapshot's time.")
 }
 
 impl Column {

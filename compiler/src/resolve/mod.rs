@@ -569,7 +569,7 @@ pub fn resolve_mesh(raw: &RawMesh, diags: &mut Vec<Diagnostic>) -> Option<Mesh> 
             };
             let mut with_time = columns.clone();
             if let Ingest::Export { time_column } = &ingest {
-                with_time.push(Column::generated(time_column, span, Type::Timestamp, ""));
+                with_time.push(ingest::export_time_column(tgt, time_column, span));
             }
             let freshness = def_in.freshness.as_ref().and_then(|f| {
                 let known = (kind != InputKind::Product).then_some(with_time.as_slice());
