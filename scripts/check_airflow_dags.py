@@ -28,13 +28,19 @@ For every DIR, in a DagBag of its own (two meshes may use the same dag ids):
     BigQueryInsertJobOperator (target bigquery) or AthenaOperator (athena);
     publish -> EmptyOperator; wait -> ExternalTaskSensor (Airflow 3 provider
     classes, compared by identity);
-  * the SQL an operator runs is the artifact DIR/<step.sql> byte for byte:
+  * the SQL an operator runs is the artifact DIR/<step.sql> byte for byte
+    (where the artifact has text Jinja takes for a tag, `{{`, `{%` or `{#`,
+    dpc escapes it and only the rendered text below must equal it):
     BigQuery configuration["query"]["query"] (and useLegacySql is False, the
     project is the one in the product's physical names), Athena `query` (and
-    `database` is the product's schema). The field is also rendered with the
+    `database` is the product's schema), within the service's query length
+    limit (Athena 262,144 bytes, BigQuery 1 MB). The field is also rendered with the
     DAG's Jinja environment, as the worker does before it submits the query:
     the rendered text must equal the artifact too, up to the one trailing
     newline that Jinja always drops (keep_trailing_newline is False);
+  * gates (gate, gate_input) do not retry; sensors fail on a failed or
+    upstream_failed upstream task (failed_states) instead of waiting out
+    their timeout;
   * waits: external_dag_id / external_task_id are waits_for.dag_id / .step,
     and they name a step of that product in the manifest; waits_for.schedule
     is the upstream's jobs.schedule. The sensor's own date logic
@@ -55,13 +61,15 @@ upstreams).
 Exit status: 0 all good, 1 any problem, 2 the environment is broken (Airflow
 does not import, a DIR has no manifest or no airflow/ folder).
 
---self-test copies the first DIR (or the first one with a wait step) and
-corrupts the copy in several ways, one per copy (a dependency line dropped, two
-queries swapped, an artifact edited, an Airflow 2 import path, a schedule
-changed, the sensor's date arithmetic changed, a wrong external task, a syntax
-error, a wrong target in the manifest, a Jinja expression, a renamed dag id),
-checks that the checker reports each (with the expected kind of message) and
-that the untouched copy passes. Exit 1 if a corruption goes unnoticed.
+--self-test copies the smallest DIR that has a wait step and corrupts the copy
+in several ways, one per copy (a dependency line dropped, two queries swapped,
+an artifact edited, an Airflow 2 import path, a schedule changed, the sensor's
+date shifted by a minute, a wrong external task, a syntax error, a wrong
+target in the manifest, a Jinja expression in the SQL, a gate that retries, a sensor
+without failed_states, a durable BigQuery job, a renamed dag id), and
+checks that the checker reports each as a new problem of the expected kind
+(problems the untouched copy already has are set aside, and said). Exit 1 if
+a corruption goes unnoticed.
 
 Options:
   --default-timezone TZ   run with AIRFLOW__CORE__DEFAULT_TIMEZONE=TZ (the
@@ -94,6 +102,10 @@ SQL_KINDS = {"load", "gate_input", "transform", "gate"}
 KINDS = SQL_KINDS | {"publish", "wait"}
 WINDOW = (dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc), dt.datetime(2026, 4, 5, tzinfo=dt.timezone.utc))
 MAX_SAMPLES = 40  # scheduled downstream runs per wait step
+# Service limits on the query text: Athena StartQueryExecution QueryString
+# (262,144 bytes), BigQuery "maximum unresolved GoogleSQL query length" (1 MB).
+JINJA_TAG = re.compile(r"\{[{%#]")
+QUERY_LIMIT = {"athena": 262_144, "bigquery": 1_048_576}
 
 
 def _parse_args(argv):
@@ -403,6 +415,9 @@ class Checker:
             projects = {x.split(".")[0] for x in physical}
             if projects and task.project_id not in projects:
                 self.fail(where, f"project_id {task.project_id!r}, the product's tables are in {sorted(projects)}")
+            if getattr(task, "durable", False) is not False:
+                self.fail(where, "durable is not False: a cleared task would reuse the BigQuery job of an earlier try "
+                                 "instead of running the SQL again")
             field, container = "configuration", conf
         else:
             got = task.query
@@ -410,9 +425,15 @@ class Checker:
             if schemas and task.database not in schemas:
                 self.fail(where, f"database {task.database!r}, the product's tables are in {sorted(schemas)}")
             field, container = "query", got
-        if got != want:
+        # dpc escapes what Jinja would take for a tag (`{{`, `{%`, `{#`): then only the rendered SQL equals the artifact.
+        if got != want and not (isinstance(got, str) and JINJA_TAG.search(want)):
             self.fail(where, f"SQL differs from {rel}: {_diff_hint(got, want)}")
             return
+        if s["kind"] in ("gate", "gate_input") and task.retries != 0:
+            self.fail(where, f"a gate has retries={task.retries}: a failed gate found bad data, a retry finds it again")
+        limit = QUERY_LIMIT[target]
+        if len(want.encode("utf-8")) > limit:
+            self.fail(where, f"{rel} is {len(want.encode('utf-8'))} bytes; {target} accepts queries of at most {limit}")
         # What the worker submits: the template field rendered with the DAG's Jinja environment.
         try:
             env = dag.get_template_env()
@@ -453,6 +474,9 @@ class Checker:
                              f"waits_for.step is {w.get('step')!r}")
         if task.external_task_group_id is not None:
             self.fail(where, f"external_task_group_id is set ({task.external_task_group_id!r})")
+        if set(task.failed_states or []) != {"failed", "upstream_failed"}:
+            self.fail(where, f"failed_states is {task.failed_states!r}: the sensor would wait out its timeout "
+                             "for an upstream run that failed")
         if task.execution_delta is not None:
             self.fail(where, f"execution_delta is set ({task.execution_delta!r}); dpc uses execution_date_fn")
         if w.get("schedule") is None:
@@ -688,12 +712,17 @@ MUTATIONS = [
     ("Airflow 2 import path", _mut_sub(r"^from airflow\.providers\.standard\.operators\.empty import EmptyOperator$",
                                        "from airflow.operators.empty import EmptyOperator"), r"warning while importing"),
     ("change a schedule", _mut_sub(r'^    schedule="[^"]*",$', '    schedule="17 5 * * *",'), r"schedule is '17 5"),
-    ("sensor date arithmetic", _mut_sub(r"logical_date \+ timedelta\(seconds=1\)", "logical_date"),
-     r"wrong upstream logical date"),
+    ("sensor date one minute early", _mut_sub(
+        r"(execution_date_fn=)(.*),$",
+        r'\1(lambda f: lambda d, **kw: f(d, **kw) - __import__("datetime").timedelta(minutes=1))(\2),'),
+     r"wrong upstream logical date for (\d+) of \1 samples"),
     ("wrong external task", _mut_sub(r'external_task_id="publish__', 'external_task_id="gate__'), r"external_task_id"),
-    ("syntax error", _mut_append("\nthis is not python\n"), r"import error"),
+    ("syntax error", _mut_append("\ndef broken(:\n"), r"import error"),
     ("wrong target in the manifest", _mut_manifest_target, r"operator is .*expected"),
     ("Jinja in the SQL", _mut_jinja, r"after Jinja rendering"),
+    ("a gate that retries", _mut_sub(r"^        retries=0,$", "        retries=3,"), r"a gate has retries=3"),
+    ("sensor without failed_states", _mut_sub(r"^        failed_states=.*\n", ""), r"failed_states is \[\]"),
+    ("a durable BigQuery job", _mut_sub(r'"durable": False', '"durable": True'), r"durable is not False"),
     ("renamed dag id", _mut_sub(r'^    dag_id="dpc__', '    dag_id="dpcx__'), r"no DAG for product"),
 ]
 
@@ -706,7 +735,14 @@ def self_test(dirs):
         except OSError:
             return False
         return any(s["kind"] == "wait" for p in m["products"] for s in p.get("jobs", {}).get("steps", []))
-    src = next((d for d in dirs if has_wait(d)), dirs[0])
+    def size(d):
+        try:
+            with open(os.path.join(d, "manifest.json"), encoding="utf-8") as f:
+                return len(json.load(f)["products"])
+        except (OSError, ValueError, KeyError):
+            return 1 << 30
+    # The smallest build with a wait step: every corruption needs a fresh DagBag.
+    src = min((d for d in dirs if has_wait(d)), key=size, default=dirs[0])
     work = tempfile.mkdtemp(prefix="dpc-airflow-selftest-")
     failures = 0
     try:

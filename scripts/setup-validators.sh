@@ -53,8 +53,8 @@ install_venv_module() {
   did "'$PY -m venv' does not work here: apt-get install -y python3-venv"
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq >/dev/null || true
-  $sudo apt-get install -y -qq python3-venv >/dev/null \
-    || $sudo apt-get install -y -qq "python$pyv-venv" >/dev/null \
+  $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq python3-venv >/dev/null \
+    || $sudo apt-get -o DPkg::Lock::Timeout=300 install -y -qq "python$pyv-venv" >/dev/null \
     || die "apt-get install python3-venv failed"
 }
 

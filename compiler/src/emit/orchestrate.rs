@@ -161,12 +161,12 @@ pub fn airflow_dags(mesh: &Mesh, files: &BTreeMap<&str, &str>) -> Vec<Artifact> 
             "from airflow.providers.standard.operators.empty import EmptyOperator\nfrom airflow.providers.standard.sensors.external_task import ExternalTaskSensor\n\n\n",
         );
         text.push_str(
-            "def latest_run(schedule):\n    \"\"\"The logical date of the latest run of a DAG on `schedule` at or before this run's.\"\"\"\n\n    def at_or_before(logical_date, **_):\n        logical_date = logical_date or datetime.now(timezone.utc)\n        return croniter(schedule, logical_date + timedelta(seconds=1)).get_prev(datetime)\n\n    return at_or_before\n\n\nDEFAULT_ARGS = {\"owner\": \"dpc\", \"retries\": 2, \"retry_delay\": timedelta(minutes=5)}\n",
+            "def latest_run(schedule):\n    \"\"\"The logical date of the latest run of a DAG on `schedule` at or before this run's.\"\"\"\n\n    def at_or_before(logical_date, **_):\n        logical_date = logical_date or datetime.now(timezone.utc)\n        return croniter(schedule, logical_date.replace(microsecond=0) + timedelta(seconds=1)).get_prev(datetime)\n\n    return at_or_before\n\n\n# durable=False: a cleared or retried BigQuery task runs its SQL again (every\n# statement dpc emits is idempotent) instead of reusing an earlier try's job.\n# Operators without the option ignore it.\nDEFAULT_ARGS = {\"owner\": \"dpc\", \"retries\": 2, \"retry_delay\": timedelta(minutes=5), \"durable\": False}\n",
         );
         for p in products {
             let jobs = product_jobs(mesh, p, &has);
             text.push_str(&format!(
-                "\nwith DAG(\n    dag_id={},\n    description={},\n    schedule={},\n    start_date=datetime(2026, 1, 1),\n    catchup=False,\n    max_active_runs=1,\n    default_args={{**DEFAULT_ARGS, \"owner\": {}}},\n    tags=[\"dpc\", {}, {}],\n):\n",
+                "\nwith DAG(\n    dag_id={},\n    description={},\n    schedule={},\n    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),\n    catchup=False,\n    max_active_runs=1,\n    default_args={{**DEFAULT_ARGS, \"owner\": {}}},\n    tags=[\"dpc\", {}, {}],\n):\n",
                 py(&jobs.dag_id),
                 py(p.description.as_deref().unwrap_or(&p.id)),
                 jobs.schedule.as_deref().map_or("None".to_string(), py),
@@ -184,14 +184,14 @@ pub fn airflow_dags(mesh: &Mesh, files: &BTreeMap<&str, &str>) -> Vec<Artifact> 
                             .as_deref()
                             .map_or(String::new(), |s| format!("\n        execution_date_fn=latest_run({}),", py(s)));
                         format!(
-                            "ExternalTaskSensor(\n        task_id={id},\n        external_dag_id={},\n        external_task_id={},{dates}\n        mode=\"reschedule\",\n        poke_interval=300,\n        timeout=6 * 3600,\n    )",
+                            "ExternalTaskSensor(\n        task_id={id},\n        external_dag_id={},\n        external_task_id={},{dates}\n        failed_states=[\"failed\", \"upstream_failed\"],\n        mode=\"reschedule\",\n        poke_interval=300,\n        timeout=6 * 3600,\n    )",
                             py(&w.dag_id),
                             py(&w.step)
                         )
                     }
                     (_, Some(sql), _) => {
                         let query = files.get(sql.as_str()).copied().unwrap_or("");
-                        operator(mesh, p, &id, sql, query)
+                        operator(mesh, p, step, sql, query)
                     }
                     _ => format!("EmptyOperator(task_id={id})"),
                 };
@@ -209,8 +209,12 @@ pub fn airflow_dags(mesh: &Mesh, files: &BTreeMap<&str, &str>) -> Vec<Artifact> 
 }
 
 /// The operator that runs one SQL artifact on the product's target.
-fn operator(mesh: &Mesh, p: &Product, id: &str, path: &str, sql: &str) -> String {
+fn operator(mesh: &Mesh, p: &Product, step: &Step, path: &str, sql: &str) -> String {
+    let id = py(&step.id);
     let doc = py(&format!("dpc artifact {path}"));
+    // A gate that fails has found bad data: running it again finds it again.
+    let retries = if step.kind.starts_with("gate") { "\n        retries=0," } else { "" };
+    let sql = py(&escape_jinja(sql));
     match p.target {
         TargetKind::Bigquery => {
             let bq = mesh.bigquery.as_ref();
@@ -218,9 +222,8 @@ fn operator(mesh: &Mesh, p: &Product, id: &str, path: &str, sql: &str) -> String
                 .and_then(|b| b.location.as_deref())
                 .map_or(String::new(), |l| format!("\n        location={},", py(l)));
             format!(
-                "BigQueryInsertJobOperator(\n        task_id={id},\n        doc={doc},\n        project_id={},{location}\n        configuration={{\"query\": {{\"query\": {}, \"useLegacySql\": False}}}},\n    )",
+                "BigQueryInsertJobOperator(\n        task_id={id},\n        doc={doc},\n        project_id={},{location}{retries}\n        configuration={{\"query\": {{\"query\": {sql}, \"useLegacySql\": False}}}},\n    )",
                 py(bq.map_or("", |b| b.project.as_str())),
-                py(sql)
             )
         }
         TargetKind::Athena => {
@@ -228,12 +231,43 @@ fn operator(mesh: &Mesh, p: &Product, id: &str, path: &str, sql: &str) -> String
             let bucket = athena.map_or("", |a| a.bucket.trim_end_matches('/'));
             let workgroup = athena.and_then(|a| a.workgroup.as_deref()).unwrap_or("primary");
             format!(
-                "AthenaOperator(\n        task_id={id},\n        doc={doc},\n        query={},\n        database={},\n        workgroup={},\n        output_location={},\n    )",
-                py(sql),
+                "AthenaOperator(\n        task_id={id},\n        doc={doc},{retries}\n        query={sql},\n        database={},\n        workgroup={},\n        output_location={},\n    )",
                 py(&format!("{}__{}", p.domain, p.name)),
                 py(workgroup),
                 py(&format!("{bucket}/_dpc/athena-results/"))
             )
         }
+    }
+}
+
+/// Airflow renders an operator's query as a Jinja template before it runs
+/// it. SQL is not a template: every `{` that would open a Jinja tag (`{{`,
+/// `{%`, `{#`) becomes the expression `{{ "{" }}`, which renders back to it.
+fn escape_jinja(sql: &str) -> std::borrow::Cow<'_, str> {
+    let opens_tag = |rest: &str| rest.starts_with("{{") || rest.starts_with("{%") || rest.starts_with("{#");
+    if !sql.contains("{{") && !sql.contains("{%") && !sql.contains("{#") {
+        return sql.into();
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    for (i, c) in sql.char_indices() {
+        if c == '{' && opens_tag(&sql[i..]) {
+            out.push_str("{{ \"{\" }}");
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_jinja;
+
+    #[test]
+    fn jinja_tags_in_sql_are_escaped() {
+        assert_eq!(escape_jinja("SELECT '{x}'"), "SELECT '{x}'");
+        assert_eq!(escape_jinja("'{{ ds }}'"), "'{{ \"{\" }}{ ds }}'");
+        assert_eq!(escape_jinja("{%{#"), "{{ \"{\" }}%{{ \"{\" }}#");
+        assert_eq!(escape_jinja("{{{"), "{{ \"{\" }}{{ \"{\" }}{");
     }
 }
