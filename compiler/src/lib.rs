@@ -101,6 +101,8 @@ fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
     let (sources, raw, mut diags) = load::load_mesh(tree);
     clock.lap("load");
     let resolved = resolve::resolve_mesh(&raw, &mut diags);
+    // The mesh holds all it needs: the parsed TOML goes before the SQL comes.
+    drop(raw);
     clock.lap("resolve");
     let Some(mesh) = resolved else {
         diagnostic::sort(&mut diags, &sources);

@@ -94,99 +94,137 @@ fn labels_of(columns: &[Column], name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Effective labels of the port columns that carry any, by (product, port),
+/// keyed by lower-case column name. Most ports carry none: the map stays small.
+type PortLabels = BTreeMap<(ProductId, usize), BTreeMap<String, Vec<String>>>;
+
 pub fn trace_mesh(mesh: &Mesh, checked: &CheckedMesh, diags: &mut Vec<Diagnostic>) -> MeshLineage {
     check_labels(mesh, diags);
-    let mut lineage = MeshLineage::default();
-    // Effective labels of every port column, filled in dependency order.
-    let mut port_labels: BTreeMap<(ProductId, usize, String), Vec<String>> = BTreeMap::new();
+    // Where each column comes from needs only the product's own query:
+    // every product at once.
+    let mut traced: Vec<Vec<ColumnLineage>> = {
+        use rayon::prelude::*;
+        (0..mesh.products.len()).into_par_iter().map(|pi| trace_product(mesh, checked, pi)).collect()
+    };
+    // Labels flow downstream: in dependency order.
+    let mut port_labels = PortLabels::new();
+    let mut classified: Vec<Vec<ColumnLineage>> = traced.iter().map(|_| vec![]).collect();
     for &pid in &mesh.order {
         let product = &mesh.products[pid.0 as usize];
+        let mut columns = std::mem::take(&mut traced[pid.0 as usize]);
         for (oi, port) in product.outputs.iter().enumerate() {
-            let c = &checked.ports[pid.0 as usize][oi];
-            let (Some(schema), Some(cols)) = (&c.inferred, &c.lineage) else {
+            if checked.ports[pid.0 as usize][oi].lineage.is_none()
+                || checked.ports[pid.0 as usize][oi].inferred.is_none()
+            {
                 // Not checked: the contract, if any, is all that is known.
                 for d in port.columns.iter().flatten() {
-                    port_labels.insert((pid, oi, d.name.to_ascii_lowercase()), d.classification.clone());
+                    set_labels(&mut port_labels, pid, oi, &d.name, d.classification.clone());
                 }
-                continue;
-            };
-            for (col, (lin, span)) in schema.iter().zip(cols) {
-                let resolve = |o: &crate::types::Origin| -> Option<ColumnRef> {
-                    match product.inputs.get(o.input as usize)?.source {
-                        InputSource::Port { product: up, port, .. } => {
-                            Some(ColumnRef::Port { product: up, port, column: o.column.clone() })
-                        }
-                        InputSource::Own => {
-                            Some(ColumnRef::Input { product: pid, input: o.input as usize, column: o.column.clone() })
-                        }
-                        InputSource::Unresolved => None,
-                    }
-                };
-                let mut sources: Vec<Source> = lin
-                    .sources
-                    .iter()
-                    .filter_map(|o| resolve(o).map(|column| Source { column, deidentified: o.deidentified }))
-                    .collect();
-                sources.sort();
-                sources.dedup();
-                let filters: BTreeSet<ColumnRef> = lin.filters.iter().filter_map(resolve).collect();
-                // Labels flow from every source that was not de-identified.
-                let mut inferred = BTreeSet::new();
-                for s in sources.iter().filter(|s| !s.deidentified) {
-                    inferred.extend(source_labels(mesh, &port_labels, &s.column));
-                }
-                let declared =
-                    port.columns.as_ref().and_then(|cols| cols.iter().find(|d| d.name.eq_ignore_ascii_case(&col.name)));
-                let classification: Vec<String> = match declared {
-                    Some(d) => {
-                        for label in inferred.iter().filter(|l| !d.classification.contains(l)) {
-                            let path = label_path(mesh, &lineage, &port_labels, &sources, label);
-                            diags.push(
-                                Diagnostic::error(
-                                    codes::CLASSIFICATION_UNDECLARED,
-                                    format!(
-                                        "column `{}` of port `{}.{}` carries `{label}` but does not declare it",
-                                        col.name, product.id, port.name
-                                    ),
-                                )
-                                .label(*span, format!("`{label}` flows in here"))
-                                .label(d.span, format!("declare `classification = \"{label}\"` here"))
-                                .help(format!(
-                                    "the `{label}` comes from {}; declare it, or remove it with a de-identifying function such as TO_HEX(SHA256(...))",
-                                    path.join(" ← ")
-                                )),
-                            );
-                        }
-                        d.classification.clone()
-                    }
-                    None => inferred.into_iter().collect(),
-                };
-                port_labels.insert((pid, oi, col.name.to_ascii_lowercase()), classification.clone());
-                lineage.columns.push(ColumnLineage {
-                    product: pid,
-                    port: oi,
-                    column: col.name.clone(),
-                    sources,
-                    filters: filters.into_iter().collect(),
-                    classification,
-                });
             }
         }
+        let spans = |oi: usize| checked.ports[pid.0 as usize][oi].lineage.as_ref();
+        let mut column_index = vec![0usize; product.outputs.len()];
+        for col in columns.iter_mut() {
+            let oi = col.port;
+            let port = &product.outputs[oi];
+            let span = spans(oi).and_then(|l| l.get(column_index[oi])).map(|(_, s)| *s).unwrap_or(port.span);
+            column_index[oi] += 1;
+            // Labels flow from every source that was not de-identified.
+            let mut inferred = BTreeSet::new();
+            for s in col.sources.iter().filter(|s| !s.deidentified) {
+                inferred.extend(source_labels(mesh, &port_labels, &s.column));
+            }
+            let declared =
+                port.columns.as_ref().and_then(|cols| cols.iter().find(|d| d.name.eq_ignore_ascii_case(&col.column)));
+            col.classification = match declared {
+                Some(d) => {
+                    for label in inferred.iter().filter(|l| !d.classification.contains(l)) {
+                        let path = label_path(mesh, &classified, &port_labels, &col.sources, label);
+                        diags.push(
+                            Diagnostic::error(
+                                codes::CLASSIFICATION_UNDECLARED,
+                                format!(
+                                    "column `{}` of port `{}.{}` carries `{label}` but does not declare it",
+                                    col.column, product.id, port.name
+                                ),
+                            )
+                            .label(span, format!("`{label}` flows in here"))
+                            .label(d.span, format!("declare `classification = \"{label}\"` here"))
+                            .help(format!(
+                                "the `{label}` comes from {}; declare it, or remove it with a de-identifying function such as TO_HEX(SHA256(...))",
+                                path.join(" ← ")
+                            )),
+                        );
+                    }
+                    d.classification.clone()
+                }
+                None => inferred.into_iter().collect(),
+            };
+            set_labels(&mut port_labels, pid, oi, &col.column, col.classification.clone());
+        }
+        classified[pid.0 as usize] = columns;
     }
     check_ceilings(mesh, &port_labels, diags);
-    lineage.columns.sort_by_key(|c| (c.product, c.port));
-    lineage
+    // Product by product, each in port order: sorted by (product, port).
+    MeshLineage { columns: classified.into_iter().flatten().collect() }
 }
 
-fn source_labels(
-    mesh: &Mesh,
-    port_labels: &BTreeMap<(ProductId, usize, String), Vec<String>>,
-    r: &ColumnRef,
-) -> Vec<String> {
-    match r {
-        ColumnRef::Port { product, port, column } => {
-            port_labels.get(&(*product, *port, top(column).to_ascii_lowercase())).cloned().unwrap_or_default()
+fn set_labels(port_labels: &mut PortLabels, product: ProductId, port: usize, column: &str, labels: Vec<String>) {
+    if !labels.is_empty() {
+        port_labels.entry((product, port)).or_default().insert(column.to_ascii_lowercase(), labels);
+    }
+}
+
+/// The sources and filters of every output column of one product, as mesh
+/// columns (classifications come later, in dependency order).
+fn trace_product(mesh: &Mesh, checked: &CheckedMesh, pi: usize) -> Vec<ColumnLineage> {
+    let product = &mesh.products[pi];
+    let pid = ProductId(pi as u32);
+    let resolve = |o: &crate::types::Origin| -> Option<ColumnRef> {
+        match product.inputs.get(o.input as usize)?.source {
+            InputSource::Port { product: up, port, .. } => {
+                Some(ColumnRef::Port { product: up, port, column: o.column.clone() })
+            }
+            InputSource::Own => {
+                Some(ColumnRef::Input { product: pid, input: o.input as usize, column: o.column.clone() })
+            }
+            InputSource::Unresolved => None,
         }
+    };
+    let mut out = vec![];
+    for (oi, c) in checked.ports[pi].iter().enumerate() {
+        let (Some(schema), Some(cols)) = (&c.inferred, &c.lineage) else { continue };
+        for (col, (lin, _)) in schema.iter().zip(cols) {
+            let mut sources: Vec<Source> = lin
+                .sources
+                .iter()
+                .filter_map(|o| resolve(o).map(|column| Source { column, deidentified: o.deidentified }))
+                .collect();
+            sources.sort();
+            sources.dedup();
+            let mut filters: Vec<ColumnRef> = lin.filters.iter().filter_map(resolve).collect();
+            filters.sort();
+            filters.dedup();
+            out.push(ColumnLineage {
+                product: pid,
+                port: oi,
+                column: col.name.clone(),
+                sources,
+                filters,
+                classification: vec![],
+            });
+        }
+    }
+    out
+}
+
+fn source_labels(mesh: &Mesh, port_labels: &PortLabels, r: &ColumnRef) -> Vec<String> {
+    match r {
+        ColumnRef::Port { product, port, column } => port_labels
+            .get(&(*product, *port))
+            .and_then(|columns| columns.get(&top(column).to_ascii_lowercase()))
+            .cloned()
+            .unwrap_or_default(),
         ColumnRef::Input { product, input, column } => {
             labels_of(&mesh.products[product.0 as usize].inputs[*input].columns, column)
         }
@@ -194,11 +232,11 @@ fn source_labels(
 }
 
 /// The way a label took to a column, source by source, back to where it
-/// was first declared.
+/// was first declared (through the upstream products classified so far).
 fn label_path(
     mesh: &Mesh,
-    lineage: &MeshLineage,
-    port_labels: &BTreeMap<(ProductId, usize, String), Vec<String>>,
+    classified: &[Vec<ColumnLineage>],
+    port_labels: &PortLabels,
     sources: &[Source],
     label: &str,
 ) -> Vec<String> {
@@ -213,13 +251,10 @@ fn label_path(
             break;
         };
         path.push(format!("`{}`", next.column.display(mesh)));
-        // While tracing, the columns are in dependency order, not sorted:
-        // an error path can afford to look through them.
         let up = match &next.column {
-            ColumnRef::Port { product, port, column } => lineage
-                .columns
-                .iter()
-                .find(|c| c.product == *product && c.port == *port && c.column.eq_ignore_ascii_case(column)),
+            ColumnRef::Port { product, port, column } => {
+                classified[product.0 as usize].iter().find(|c| c.port == *port && c.column.eq_ignore_ascii_case(column))
+            }
             ColumnRef::Input { .. } => None,
         };
         match up {
@@ -259,16 +294,14 @@ fn check_labels(mesh: &Mesh, diags: &mut Vec<Diagnostic>) {
 }
 
 /// A product with `classification_ceiling` publishes nothing above it.
-fn check_ceilings(
-    mesh: &Mesh,
-    port_labels: &BTreeMap<(ProductId, usize, String), Vec<String>>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    for ((pid, oi, column), labels) in port_labels {
+fn check_ceilings(mesh: &Mesh, port_labels: &PortLabels, diags: &mut Vec<Diagnostic>) {
+    let labelled =
+        port_labels.iter().flat_map(|(&(pid, oi), columns)| columns.iter().map(move |(c, l)| (pid, oi, c, l)));
+    for (pid, oi, column, labels) in labelled {
         let product = &mesh.products[pid.0 as usize];
         let Some((ceiling, at)) = &product.ceiling else { continue };
         for label in labels.iter().filter(|l| !ceiling.contains(l)) {
-            let port = &product.outputs[*oi];
+            let port = &product.outputs[oi];
             let column_span: Span = port
                 .columns
                 .iter()

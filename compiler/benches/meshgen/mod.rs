@@ -736,6 +736,10 @@ fn derived_product(rng: &mut Rng, i: usize, done: &[Product]) -> Product {
             ports.push(finish_port(rng, format!("{noun}_{grain}"), format!("{noun} per customer, {grain}."), q));
         }
     }
+    // A product runs on one schedule (else DPC0109): its first stored port's.
+    if let Some(first) = ports.iter().find_map(|p| p.schedule.clone()) {
+        ports.iter_mut().filter(|p| p.schedule.is_some()).for_each(|p| p.schedule = Some(first.clone()));
+    }
     let from: Vec<String> =
         picked.iter().map(|&(j, p)| format!("{}.{}.{}", done[j].domain, done[j].name, done[j].ports[p].name)).collect();
     Product {
@@ -1905,7 +1909,14 @@ fn product_toml(p: &Product, all: &[Product]) -> String {
             let _ = writeln!(t, "cluster_by = [{}]", c.join(", "));
         }
         if let Some(s) = &port.schedule {
-            let _ = writeln!(t, "schedule = \"{s}\"\nfreshness = \"26h\"");
+            let _ = writeln!(t, "schedule = \"{s}\"");
+            // Freshness needs a time column: the partition column, else the first DATE or TIMESTAMP.
+            let time_column = port.cols.iter().find(|c| matches!(c.ty.sql(), "DATE" | "TIMESTAMP"));
+            if port.partition {
+                t.push_str("freshness = \"26h\"\n");
+            } else if let Some(c) = time_column {
+                let _ = writeln!(t, "freshness = {{ max_age = \"26h\", column = \"{}\" }}", c.name);
+            }
         }
         if port.declared {
             let _ = writeln!(t, "\n[outputs.{}.columns]", port.name);

@@ -299,14 +299,17 @@ fn check_product(
         let map = SpanMap { file: parsed.file, source: sources.get(parsed.file) };
         let mut checker =
             query::Checker::new(target, &inputs, &unresolved, map, &mesh.deidentifying, &parsed.corresponding);
-        let cols = checker.check_port_query(&parsed.query);
+        let mut cols = checker.check_port_query(&parsed.query);
         let relations = std::mem::take(&mut checker.relations);
         // A query with errors is not compared with its contract: its
         // columns would only repeat the errors as contract mismatches.
         let broken = checker.diags.iter().any(Diagnostic::is_error);
         diags.append(&mut checker.diags);
-        let lineage =
-            cols.as_ref().filter(|_| !broken).map(|cols| cols.iter().map(|c| (c.lineage.clone(), c.span)).collect());
+        // The contract check needs no lineage: move it out rather than copy it.
+        let lineage = cols
+            .as_mut()
+            .filter(|_| !broken)
+            .map(|cols| cols.iter_mut().map(|c| (std::mem::take(&mut c.lineage), c.span)).collect());
         let inferred = cols.filter(|_| !broken).and_then(|cols| {
             contract::check_output_names(&cols, parsed.file, &mut diags)
                 .then(|| contract::check_contract(product, output, &cols, target, sources, &mut diags))
