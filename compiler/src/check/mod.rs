@@ -17,7 +17,7 @@ use crate::diagnostic::Diagnostic;
 use crate::resolve::{InputSource, Mesh, ProductId};
 use crate::span::{Sources, Span};
 use crate::sql::SpanMap;
-use crate::types::{Lineage, Type, Typed};
+use crate::types::{Lineage, Origin, Type, Typed};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -49,9 +49,24 @@ pub struct CheckedPort {
     pub relations: Vec<(Range<usize>, usize)>,
     /// Per inferred column: its lineage, over the product's inputs, and the
     /// span of the SELECT item that makes it.
-    pub lineage: Option<Vec<(Lineage, Span)>>,
+    pub lineage: Option<Vec<(ColumnOrigins, Span)>>,
     /// The custom checks of the port that checked, by check index.
     pub assertions: Vec<(usize, CheckedAssertion)>,
+}
+
+/// A checked port column's lineage: sorted, without duplicates and compact,
+/// for a mesh keeps hundreds of thousands of them (a set would keep a tree
+/// node each).
+#[derive(Clone, Debug, Default)]
+pub struct ColumnOrigins {
+    pub sources: Box<[Origin]>,
+    pub filters: Box<[Origin]>,
+}
+
+impl From<Lineage> for ColumnOrigins {
+    fn from(lineage: Lineage) -> Self {
+        ColumnOrigins { sources: lineage.sources.into_iter().collect(), filters: lineage.filters.into_iter().collect() }
+    }
 }
 
 /// The checked query of a custom quality check. Its relations name the
@@ -309,7 +324,7 @@ fn check_product(
         let lineage = cols
             .as_mut()
             .filter(|_| !broken)
-            .map(|cols| cols.iter_mut().map(|c| (std::mem::take(&mut c.lineage), c.span)).collect());
+            .map(|cols| cols.iter_mut().map(|c| (std::mem::take(&mut c.lineage).into(), c.span)).collect());
         let inferred = cols.filter(|_| !broken).and_then(|cols| {
             contract::check_output_names(&cols, parsed.file, &mut diags)
                 .then(|| contract::check_contract(product, output, &cols, target, sources, &mut diags))
