@@ -63,7 +63,7 @@ does not import, a DIR has no manifest or no airflow/ folder).
 
 --self-test copies the smallest DIR that has a wait step and corrupts the copy
 in several ways, one per copy (a dependency line dropped, two queries swapped,
-an artifact edited, an Airflow 2 import path, a schedule changed, the sensor's
+a manifest step naming another artifact, an Airflow 2 import path, a schedule changed, the sensor's
 date shifted by a minute, a wrong external task, a syntax error, a wrong
 target in the manifest, a Jinja expression in the SQL, a gate that retries, a sensor
 without failed_states, a durable BigQuery job, a renamed dag id), and
@@ -630,7 +630,7 @@ def _mut_drop_dependency(d):
     return _mut_sub(r"^    \w+ >> \w+\n", "")(d)
 
 
-QUERY_LINE = r'^        (?:configuration=\{"query": \{"query": |query=)(".*?"),?.*$'
+QUERY_LINE = r'^        (?:configuration=\{"query": \{"query": |query=)sql\(("[^"]*")\),?.*$'
 
 
 def _mut_swap_queries(d):
@@ -649,15 +649,18 @@ def _mut_swap_queries(d):
     return False
 
 
-def _mut_edit_artifact(d):
-    with open(os.path.join(d, "manifest.json"), encoding="utf-8") as f:
+def _mut_manifest_sql(d):
+    """A manifest step that names another artifact than its task runs."""
+    path = os.path.join(d, "manifest.json")
+    with open(path, encoding="utf-8") as f:
         m = json.load(f)
     for p in m["products"]:
-        for s in p.get("jobs", {}).get("steps", []):
-            if s.get("sql") and s["kind"] == "transform":
-                with open(os.path.join(d, s["sql"]), "a", encoding="utf-8") as fh:
-                    fh.write("-- edited\n")
-                return True
+        steps = [s for s in p.get("jobs", {}).get("steps", []) if s.get("sql")]
+        if len(steps) >= 2:
+            steps[0]["sql"] = steps[-1]["sql"]
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(m, f)
+            return True
     return False
 
 
@@ -673,26 +676,17 @@ def _mut_manifest_target(d):
 
 
 def _mut_jinja(d):
-    """A Jinja expression in both the DAG and the artifact: equal as text, not once rendered."""
+    """Jinja in an artifact, and a DAG file that passes it on unescaped."""
+    if not _mut_sub(r"^    return re\.sub\(.*$", "    return text")(d):
+        return False
     with open(os.path.join(d, "manifest.json"), encoding="utf-8") as f:
         m = json.load(f)
     for p in m["products"]:
         for s in p.get("jobs", {}).get("steps", []):
             if s.get("sql") and s["kind"] == "gate":
-                art = os.path.join(d, s["sql"])
-                with open(art, encoding="utf-8") as fh:
-                    sql = fh.read()
-                new_sql = "-- run {{ ds }}\n" + sql
-                with open(art, "w", encoding="utf-8") as fh:
-                    fh.write(new_sql)
-                old_lit, new_lit = json.dumps(sql), json.dumps(new_sql)
-                for f in _dag_files(d):
-                    with open(f, encoding="utf-8") as fh:
-                        text = fh.read()
-                    if old_lit in text:
-                        with open(f, "w", encoding="utf-8") as fh:
-                            fh.write(text.replace(old_lit, new_lit, 1))
-                        return True
+                with open(os.path.join(d, s["sql"]), "a", encoding="utf-8") as fh:
+                    fh.write("-- run {{ ds }}\n")
+                return True
     return False
 
 
@@ -708,7 +702,7 @@ MUTATIONS = [
     # name, mutation, regex one reported problem must match
     ("drop a dependency line", _mut_drop_dependency, r"upstream tasks are"),
     ("swap two queries in a DAG file", _mut_swap_queries, r"SQL differs from"),
-    ("edit an SQL artifact", _mut_edit_artifact, r"SQL differs from"),
+    ("a manifest step names another artifact", _mut_manifest_sql, r"SQL differs from"),
     ("Airflow 2 import path", _mut_sub(r"^from airflow\.providers\.standard\.operators\.empty import EmptyOperator$",
                                        "from airflow.operators.empty import EmptyOperator"), r"warning while importing"),
     ("change a schedule", _mut_sub(r'^    schedule="[^"]*",$', '    schedule="17 5 * * *",'), r"schedule is '17 5"),

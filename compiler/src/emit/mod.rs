@@ -238,10 +238,10 @@ pub fn emit_mesh(
     for product in per_product {
         artifacts.extend(product?);
     }
-    let files: std::collections::BTreeMap<&str, &str> =
-        artifacts.iter().map(|a| (a.path.as_str(), a.contents.as_str())).collect();
-    let dags = orchestrate::airflow_dags(mesh, &files);
-    let manifest = manifest::manifest(mesh, checked, lineage, sources, &|path| files.contains_key(path))?;
+    let files: std::collections::BTreeSet<&str> = artifacts.iter().map(|a| a.path.as_str()).collect();
+    let has = |path: &str| files.contains(path);
+    let dags = orchestrate::airflow_dags(mesh, &has);
+    let manifest = manifest::manifest(mesh, checked, lineage, sources, &has)?;
     artifacts.extend(dags);
     artifacts.push(Artifact { path: "manifest.json".into(), contents: manifest });
     artifacts.push(Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) });
