@@ -13,14 +13,15 @@ use crate::codes;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::resolve::{Column, InputSource, Mesh, ProductId};
 use crate::span::Span;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// A column of the mesh: an output port's column, or a column (or STRUCT
 /// field path) of a product's own input.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ColumnRef {
-    Port { product: ProductId, port: usize, column: String },
-    Input { product: ProductId, input: usize, column: String },
+    Port { product: ProductId, port: usize, column: Arc<str> },
+    Input { product: ProductId, input: usize, column: Arc<str> },
 }
 
 impl ColumnRef {
@@ -177,17 +178,18 @@ fn set_labels(port_labels: &mut PortLabels, product: ProductId, port: usize, col
 
 /// The sources and filters of every output column of one product, as mesh
 /// columns (classifications come later, in dependency order).
-fn trace_product(mesh: &Mesh, checked: &CheckedMesh, pi: usize) -> Vec<ColumnLineage> {
+fn trace_product<'a>(mesh: &'a Mesh, checked: &'a CheckedMesh, pi: usize) -> Vec<ColumnLineage> {
     let product = &mesh.products[pi];
     let pid = ProductId(pi as u32);
-    let resolve = |o: &crate::types::Origin| -> Option<ColumnRef> {
-        match product.inputs.get(o.input as usize)?.source {
-            InputSource::Port { product: up, port, .. } => {
-                Some(ColumnRef::Port { product: up, port, column: o.column.clone() })
-            }
-            InputSource::Own => {
-                Some(ColumnRef::Input { product: pid, input: o.input as usize, column: o.column.clone() })
-            }
+    // A product's columns name the same few input columns over and over:
+    // each name is allocated once and shared.
+    let mut names: HashMap<&str, Arc<str>> = HashMap::new();
+    let mut resolve = |o: &'a crate::types::Origin| -> Option<ColumnRef> {
+        let source = product.inputs.get(o.input as usize)?.source;
+        let column = names.entry(o.column.as_str()).or_insert_with(|| Arc::from(o.column.as_str())).clone();
+        match source {
+            InputSource::Port { product: up, port, .. } => Some(ColumnRef::Port { product: up, port, column }),
+            InputSource::Own => Some(ColumnRef::Input { product: pid, input: o.input as usize, column }),
             InputSource::Unresolved => None,
         }
     };
@@ -202,7 +204,7 @@ fn trace_product(mesh: &Mesh, checked: &CheckedMesh, pi: usize) -> Vec<ColumnLin
                 .collect();
             sources.sort();
             sources.dedup();
-            let mut filters: Vec<ColumnRef> = lin.filters.iter().filter_map(resolve).collect();
+            let mut filters: Vec<ColumnRef> = lin.filters.iter().filter_map(&mut resolve).collect();
             filters.sort();
             filters.dedup();
             out.push(ColumnLineage {
@@ -364,7 +366,7 @@ impl MeshLineage {
             .filter(|c| c.product == product)
             .filter(|c| rest.first().is_none_or(|port| p.outputs[c.port].name == *port))
             .filter(|c| rest.get(1).is_none_or(|col| c.column.eq_ignore_ascii_case(col)))
-            .map(|c| ColumnRef::Port { product, port: c.port, column: c.column.clone() })
+            .map(|c| ColumnRef::Port { product, port: c.port, column: c.column.as_str().into() })
             .collect();
         if columns.is_empty() {
             return Err(format!("`{selector}` names no checked output column"));
@@ -419,7 +421,7 @@ impl MeshLineage {
                 .columns
                 .iter()
                 .flat_map(|c| {
-                    let me = ColumnRef::Port { product: c.product, port: c.port, column: c.column.clone() };
+                    let me = ColumnRef::Port { product: c.product, port: c.port, column: c.column.as_str().into() };
                     let by_value = c
                         .sources
                         .iter()

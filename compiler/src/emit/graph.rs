@@ -12,7 +12,7 @@ fn graph(mesh: &Mesh, lineage: &MeshLineage) -> (Vec<String>, Vec<(usize, usize,
     let port_ref = |c: &crate::lineage::ColumnLineage| ColumnRef::Port {
         product: c.product,
         port: c.port,
-        column: c.column.clone(),
+        column: c.column.as_str().into(),
     };
     let mut index: HashMap<&ColumnRef, usize> = HashMap::new();
     let targets: Vec<ColumnRef> = lineage.columns.iter().map(port_ref).collect();

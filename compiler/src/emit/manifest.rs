@@ -126,7 +126,7 @@ fn ref_entry<'a>(mesh: &'a Mesh, r: &ColumnRef, deidentified: bool) -> RefEntry<
                 port: Some(&p.outputs[*port].name),
                 version: Some(p.outputs[*port].version),
                 input: None,
-                column: column.clone(),
+                column: column.to_string(),
                 deidentified,
             }
         }
@@ -137,7 +137,7 @@ fn ref_entry<'a>(mesh: &'a Mesh, r: &ColumnRef, deidentified: bool) -> RefEntry<
                 port: None,
                 version: None,
                 input: Some(&p.inputs[*input].name),
-                column: column.clone(),
+                column: column.to_string(),
                 deidentified,
             }
         }
@@ -156,7 +156,11 @@ fn column_entry_of(target: &dyn crate::target::Target, c: &crate::resolve::Colum
 
 fn column_entry<'a>(mesh: &'a Mesh, c: &ColumnLineage) -> ColumnLineageEntry<'a> {
     ColumnLineageEntry {
-        column: ref_entry(mesh, &ColumnRef::Port { product: c.product, port: c.port, column: c.column.clone() }, false),
+        column: ref_entry(
+            mesh,
+            &ColumnRef::Port { product: c.product, port: c.port, column: c.column.as_str().into() },
+            false,
+        ),
         sources: c.sources.iter().map(|s| ref_entry(mesh, &s.column, s.deidentified)).collect(),
         filters: c.filters.iter().map(|f| ref_entry(mesh, f, false)).collect(),
     }
@@ -236,7 +240,11 @@ pub fn manifest(
                         ty: target.type_name(&c.ty),
                         nullable: c.nullable,
                         classification: lineage
-                            .find(&ColumnRef::Port { product: ProductId(pi as u32), port: oi, column: c.name.clone() })
+                            .find(&ColumnRef::Port {
+                                product: ProductId(pi as u32),
+                                port: oi,
+                                column: c.name.as_str().into(),
+                            })
                             .map(|l| l.classification.clone())
                             .or_else(|| declared.map(|d| d.classification.clone()))
                             .unwrap_or_default(),

@@ -74,7 +74,7 @@ pub struct EmitProduct<'a> {
 impl EmitProduct<'_> {
     /// The classification labels of one of the product's port columns.
     pub fn labels(&self, port: usize, column: &str) -> Vec<String> {
-        let r = crate::lineage::ColumnRef::Port { product: self.id, port, column: column.to_string() };
+        let r = crate::lineage::ColumnRef::Port { product: self.id, port, column: column.into() };
         match self.lineage.find(&r) {
             Some(c) => c.classification.clone(),
             None => self.product.outputs[port]
