@@ -103,33 +103,27 @@ pub fn trace_mesh(mesh: &Mesh, checked: &CheckedMesh, diags: &mut Vec<Diagnostic
     check_labels(mesh, diags);
     // Where each column comes from needs only the product's own query:
     // every product at once.
-    let mut traced: Vec<Vec<ColumnLineage>> = {
+    let mut traced: Vec<(Vec<ColumnLineage>, Vec<Span>)> = {
         use rayon::prelude::*;
         (0..mesh.products.len()).into_par_iter().map(|pi| trace_product(mesh, checked, pi)).collect()
     };
     // Labels flow downstream: in dependency order.
     let mut port_labels = PortLabels::new();
-    let mut classified: Vec<Vec<ColumnLineage>> = traced.iter().map(|_| vec![]).collect();
+    let mut classified: Vec<Vec<ColumnLineage>> = vec![vec![]; traced.len()];
     for &pid in &mesh.order {
         let product = &mesh.products[pid.0 as usize];
-        let mut columns = std::mem::take(&mut traced[pid.0 as usize]);
+        let (mut columns, spans) = std::mem::take(&mut traced[pid.0 as usize]);
         for (oi, port) in product.outputs.iter().enumerate() {
-            if checked.ports[pid.0 as usize][oi].lineage.is_none()
-                || checked.ports[pid.0 as usize][oi].inferred.is_none()
-            {
+            let c = &checked.ports[pid.0 as usize][oi];
+            if c.inferred.is_none() || c.lineage.is_none() {
                 // Not checked: the contract, if any, is all that is known.
                 for d in port.columns.iter().flatten() {
                     set_labels(&mut port_labels, pid, oi, &d.name, d.classification.clone());
                 }
             }
         }
-        let spans = |oi: usize| checked.ports[pid.0 as usize][oi].lineage.as_ref();
-        let mut column_index = vec![0usize; product.outputs.len()];
-        for col in columns.iter_mut() {
-            let oi = col.port;
-            let port = &product.outputs[oi];
-            let span = spans(oi).and_then(|l| l.get(column_index[oi])).map(|(_, s)| *s).unwrap_or(port.span);
-            column_index[oi] += 1;
+        for (col, &span) in columns.iter_mut().zip(&spans) {
+            let port = &product.outputs[col.port];
             // Labels flow from every source that was not de-identified.
             let mut inferred = BTreeSet::new();
             for s in col.sources.iter().filter(|s| !s.deidentified) {
@@ -161,7 +155,7 @@ pub fn trace_mesh(mesh: &Mesh, checked: &CheckedMesh, diags: &mut Vec<Diagnostic
                 }
                 None => inferred.into_iter().collect(),
             };
-            set_labels(&mut port_labels, pid, oi, &col.column, col.classification.clone());
+            set_labels(&mut port_labels, pid, col.port, &col.column, col.classification.clone());
         }
         classified[pid.0 as usize] = columns;
     }
@@ -177,8 +171,9 @@ fn set_labels(port_labels: &mut PortLabels, product: ProductId, port: usize, col
 }
 
 /// The sources and filters of every output column of one product, as mesh
-/// columns (classifications come later, in dependency order).
-fn trace_product<'a>(mesh: &'a Mesh, checked: &'a CheckedMesh, pi: usize) -> Vec<ColumnLineage> {
+/// columns (classifications come later, in dependency order), with the span
+/// of the SELECT item that makes each.
+fn trace_product<'a>(mesh: &'a Mesh, checked: &'a CheckedMesh, pi: usize) -> (Vec<ColumnLineage>, Vec<Span>) {
     let product = &mesh.products[pi];
     let pid = ProductId(pi as u32);
     // A product's columns name the same few input columns over and over:
@@ -193,10 +188,10 @@ fn trace_product<'a>(mesh: &'a Mesh, checked: &'a CheckedMesh, pi: usize) -> Vec
             InputSource::Unresolved => None,
         }
     };
-    let mut out = vec![];
+    let (mut out, mut spans) = (vec![], vec![]);
     for (oi, c) in checked.ports[pi].iter().enumerate() {
         let (Some(schema), Some(cols)) = (&c.inferred, &c.lineage) else { continue };
-        for (col, (lin, _)) in schema.iter().zip(cols) {
+        for (col, (lin, span)) in schema.iter().zip(cols) {
             let mut sources: Vec<Source> = lin
                 .sources
                 .iter()
@@ -215,9 +210,10 @@ fn trace_product<'a>(mesh: &'a Mesh, checked: &'a CheckedMesh, pi: usize) -> Vec
                 filters,
                 classification: vec![],
             });
+            spans.push(*span);
         }
     }
-    out
+    (out, spans)
 }
 
 fn source_labels(mesh: &Mesh, port_labels: &PortLabels, r: &ColumnRef) -> Vec<String> {
