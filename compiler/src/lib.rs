@@ -35,6 +35,8 @@ pub struct Compilation {
     /// Every port's query output as inferred (`domain.product.port` →
     /// columns with their type in the target's spelling), for tests and tools.
     pub inferred: Vec<(String, Option<Vec<NamedType>>)>,
+    /// (With [`compile_into`], only the mesh-wide files: the products' files
+    /// went to the sink.)
     /// The resolved mesh and its column lineage (for `dpc lineage`).
     pub mesh: Option<resolve::Mesh>,
     pub lineage: lineage::MeshLineage,
@@ -61,9 +63,30 @@ pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
 /// [`compile`] on `threads` threads (0: one per core). The output is the
 /// same whatever the number.
 pub fn compile_with_threads(tree: load::SourceTree, emit_artifacts: bool, threads: usize) -> Compilation {
+    let emit = if emit_artifacts { Emit::InMemory } else { Emit::Nothing };
+    on_threads(threads, || compile_here(tree, emit))
+}
+
+/// [`compile_with_threads`] that hands each product's files to `sink` as
+/// they are made (`dpc build`: straight to the staging directory), keeping
+/// only the mesh-wide files in [`Compilation::artifacts`]. Nothing reaches
+/// the sink when the mesh has errors.
+pub fn compile_into(tree: load::SourceTree, threads: usize, sink: &dyn emit::Sink) -> Compilation {
+    on_threads(threads, || compile_here(tree, Emit::Into(sink)))
+}
+
+/// What to do with the artifacts of a mesh without errors.
+#[derive(Clone, Copy)]
+enum Emit<'a> {
+    Nothing,
+    InMemory,
+    Into(&'a dyn emit::Sink),
+}
+
+fn on_threads(threads: usize, run: impl FnOnce() -> Compilation + Send) -> Compilation {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(STACK_SIZE).build();
     match pool {
-        Ok(pool) => pool.install(|| compile_here(tree, emit_artifacts)),
+        Ok(pool) => pool.install(run),
         Err(e) => panic!("cannot start the compiler's threads: {e}"),
     }
 }
@@ -96,7 +119,7 @@ impl Stopwatch {
     }
 }
 
-fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
+fn compile_here(tree: load::SourceTree, emit: Emit) -> Compilation {
     let mut clock = Stopwatch::new();
     let (sources, raw, mut diags) = load::load_mesh(tree);
     clock.lap("load");
@@ -123,8 +146,13 @@ fn compile_here(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
     let traced = lineage::trace_mesh(&mesh, &checked, &mut diags);
     diagnostic::sort(&mut diags, &sources);
     clock.lap("lineage");
-    let artifacts = if emit_artifacts && !diags.iter().any(Diagnostic::is_error) {
-        match emit::emit_mesh(&mesh, &checked, &traced, &sources) {
+    let sink = match emit {
+        Emit::Nothing => None,
+        Emit::InMemory => Some(None),
+        Emit::Into(sink) => Some(Some(sink)),
+    };
+    let artifacts = if let Some(sink) = sink.filter(|_| !diags.iter().any(Diagnostic::is_error)) {
+        match emit::emit_mesh(&mesh, &checked, &traced, &sources, sink) {
             Ok(a) => Some(a),
             Err(e) => {
                 // A template or naming bug in dpc itself, not in the mesh.

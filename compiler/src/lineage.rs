@@ -525,28 +525,30 @@ pub fn render_columns(
     edges: &[(usize, usize, bool)],
     mermaid: bool,
 ) -> String {
-    let mut out = String::new();
+    use std::fmt::Write;
+    // Writing to a String cannot fail: the results of `write!` are ignored.
+    let mut out = String::with_capacity(names.iter().map(|n| n.len() + 24).sum::<usize>() + edges.len() * 24);
     if mermaid {
         if let Some(h) = header {
-            out.push_str(&format!("%% {h}\n"));
+            let _ = writeln!(out, "%% {h}");
         }
         out.push_str("flowchart LR\n");
         for (i, n) in names.iter().enumerate() {
-            out.push_str(&format!("  c{i}[\"{}\"]\n", n.replace('"', "#quot;")));
+            let _ = writeln!(out, "  c{i}[\"{}\"]", n.replace('"', "#quot;"));
         }
         for (a, b, f) in edges {
-            out.push_str(&format!("  c{a} {} c{b}\n", if *f { "-.->" } else { "-->" }));
+            let _ = writeln!(out, "  c{a} {} c{b}", if *f { "-.->" } else { "-->" });
         }
     } else {
         if let Some(h) = header {
-            out.push_str(&format!("// {h}\n"));
+            let _ = writeln!(out, "// {h}");
         }
-        out.push_str(&format!("digraph {graph} {{\n  rankdir=LR;\n  node [shape=box];\n"));
+        let _ = write!(out, "digraph {graph} {{\n  rankdir=LR;\n  node [shape=box];\n");
         for (i, n) in names.iter().enumerate() {
-            out.push_str(&format!("  c{i} [label=\"{}\"];\n", n.replace('\\', "\\\\").replace('"', "\\\"")));
+            let _ = writeln!(out, "  c{i} [label=\"{}\"];", n.replace('\\', "\\\\").replace('"', "\\\""));
         }
         for (a, b, f) in edges {
-            out.push_str(&format!("  c{a} -> c{b}{};\n", if *f { " [style=dashed]" } else { "" }));
+            let _ = writeln!(out, "  c{a} -> c{b}{};", if *f { " [style=dashed]" } else { "" });
         }
         out.push_str("}\n");
     }

@@ -373,8 +373,18 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
         },
         None => None,
     };
-    let mut compilation = dpc::compile_with_threads(tree, build, args.threads);
+    // A build writes each product's files as they are made, into a staging
+    // directory that replaces the output only once all is well.
+    let out = out.unwrap_or_else(|| root.join("target").join("dpc"));
+    let staging = build.then(|| dpc::write::Staging::new(&out));
+    let mut compilation = match &staging {
+        Some(staging) => dpc::compile_into(tree, args.threads, staging),
+        None => dpc::compile_with_threads(tree, false, args.threads),
+    };
     compilation.timings.insert(0, ("read", read));
+    if let Some(e) = staging.as_ref().and_then(|s| s.take_error()) {
+        return usage_error(&format!("cannot write {}: {e}", out.display()));
+    }
     if let Some(base) = &base {
         if let Err(e) = migrations(&mut compilation, base) {
             return usage_error(&format!("migrations: {e}"));
@@ -387,15 +397,16 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
         }
         return ExitCode::from(1);
     }
-    if let Some(artifacts) = &compilation.artifacts {
-        let out = out.unwrap_or_else(|| root.join("target").join("dpc"));
+    if let (Some(staging), Some(artifacts)) = (staging, &compilation.artifacts) {
         let writing = std::time::Instant::now();
-        if let Err(e) = dpc::write::write_artifacts(&out, artifacts) {
-            return usage_error(&format!("cannot write {}: {e}", out.display()));
-        }
+        let written = staging.write(artifacts).and_then(|()| staging.commit());
+        let files = match written {
+            Ok(files) => files,
+            Err(e) => return usage_error(&format!("cannot write {}: {e}", out.display())),
+        };
         compilation.timings.push(("write", writing.elapsed()));
         if args.format == Format::Human {
-            eprintln!("wrote {} files to {}", artifacts.len(), display_relative(&out));
+            eprintln!("wrote {files} files to {}", display_relative(&out));
         }
     }
     if args.timings {

@@ -1,22 +1,48 @@
 //! Writes artifacts to the output directory, all or nothing: everything
-//! goes to a sibling temporary directory first, which then replaces the
-//! old output in one rename. A failure leaves the old output untouched.
+//! goes to a sibling staging directory first, which then replaces the old
+//! output in one rename. A failure leaves the old output untouched.
+//!
+//! Files are written as emit hands them over ([`Staging`] is an
+//! [`emit::Sink`]), so a large mesh's artifacts are never all in memory and
+//! writing overlaps with emitting.
 
-use crate::emit::Artifact;
+use crate::emit::{self, Artifact};
 use rayon::prelude::*;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
-pub fn write_artifacts(out: &Path, artifacts: &[Artifact]) -> io::Result<()> {
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent)?;
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dpc".into());
-    let staging = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-    let old = parent.join(format!(".{name}.old-{}", std::process::id()));
-    let result = (|| {
-        if staging.exists() {
-            std::fs::remove_dir_all(&staging)?;
+/// An output directory being written. Its staging directory is made with
+/// the first file (a build that writes nothing creates nothing);
+/// [`Staging::commit`] swaps it in; dropped uncommitted, it is removed.
+pub struct Staging {
+    out: PathBuf,
+    staging: PathBuf,
+    created: OnceLock<Result<(), String>>,
+    files: AtomicUsize,
+    /// The first I/O error, kept as such for the caller.
+    error: Mutex<Option<io::Error>>,
+    committed: bool,
+}
+
+impl Staging {
+    pub fn new(out: &Path) -> Staging {
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "dpc".into());
+        Staging {
+            out: out.to_path_buf(),
+            staging: parent.join(format!(".{name}.tmp-{}", std::process::id())),
+            created: OnceLock::new(),
+            files: AtomicUsize::new(0),
+            error: Mutex::new(None),
+            committed: false,
         }
+    }
+
+    /// Writes `artifacts` into the staging directory (their directories
+    /// first, then the files in parallel).
+    pub fn write(&self, artifacts: &[Artifact]) -> io::Result<()> {
         for a in artifacts {
             // Artifact paths are built by dpc from validated names; refuse
             // anything that could leave the output directory regardless.
@@ -24,34 +50,86 @@ pub fn write_artifacts(out: &Path, artifacts: &[Artifact]) -> io::Result<()> {
                 return Err(io::Error::other(format!("refusing to write outside the output directory: {}", a.path)));
             }
         }
-        // Directories first, then the files in parallel (a large mesh has
-        // tens of thousands of them).
+        self.create()?;
         let dirs: std::collections::BTreeSet<&str> =
             artifacts.iter().filter_map(|a| a.path.rsplit_once('/').map(|(d, _)| d)).collect();
-        std::fs::create_dir_all(&staging)?;
         for d in dirs {
-            std::fs::create_dir_all(staging.join(d))?;
+            std::fs::create_dir_all(self.staging.join(d))?;
         }
-        artifacts.par_iter().try_for_each(|a| std::fs::write(staging.join(&a.path), &a.contents))?;
-        if out.exists() {
-            std::fs::rename(out, &old)?;
+        artifacts.par_iter().try_for_each(|a| std::fs::write(self.staging.join(&a.path), &a.contents))?;
+        self.files.fetch_add(artifacts.len(), Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The staging directory, made once (after removing a stale one).
+    fn create(&self) -> io::Result<()> {
+        let made = self.created.get_or_init(|| {
+            let make = || -> io::Result<()> {
+                if self.staging.exists() {
+                    std::fs::remove_dir_all(&self.staging)?;
+                }
+                std::fs::create_dir_all(&self.staging)
+            };
+            make().map_err(|e| e.to_string())
+        });
+        made.clone().map_err(io::Error::other)
+    }
+
+    /// The first error met while emit handed files over, if any.
+    pub fn take_error(&self) -> Option<io::Error> {
+        self.error.lock().ok().and_then(|mut e| e.take())
+    }
+
+    /// Replaces the output directory with what was written, in one rename;
+    /// returns the number of files.
+    pub fn commit(mut self) -> io::Result<usize> {
+        self.create()?;
+        let old = self.staging.with_file_name(
+            self.staging.file_name().map(|n| n.to_string_lossy().replace(".tmp-", ".old-")).unwrap_or_default(),
+        );
+        if self.out.exists() {
+            std::fs::rename(&self.out, &old)?;
         }
-        if let Err(e) = std::fs::rename(&staging, out) {
+        if let Err(e) = std::fs::rename(&self.staging, &self.out) {
             // Put the old output back before reporting.
             if old.exists() {
-                let _ = std::fs::rename(&old, out);
+                let _ = std::fs::rename(&old, &self.out);
             }
             return Err(e);
         }
+        self.committed = true;
         if old.exists() {
             remove_tree(&old)?;
         }
-        Ok(())
-    })();
-    if result.is_err() && staging.exists() {
-        let _ = std::fs::remove_dir_all(&staging);
+        Ok(self.files.load(Ordering::Relaxed))
     }
-    result
+}
+
+impl emit::Sink for Staging {
+    fn put(&self, artifacts: Vec<Artifact>) -> Result<(), String> {
+        self.write(&artifacts).map_err(|e| {
+            let message = e.to_string();
+            if let Ok(mut first) = self.error.lock() {
+                first.get_or_insert(e);
+            }
+            message
+        })
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed && self.created.get().is_some() && self.staging.exists() {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// Writes `artifacts` as the whole output directory `out`.
+pub fn write_artifacts(out: &Path, artifacts: &[Artifact]) -> io::Result<()> {
+    let staging = Staging::new(out);
+    staging.write(artifacts)?;
+    staging.commit().map(|_| ())
 }
 
 /// Removes a directory tree, its subdirectories in parallel.

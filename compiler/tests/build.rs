@@ -80,6 +80,50 @@ fn a_failed_build_leaves_the_previous_output_untouched() {
 }
 
 #[test]
+fn a_build_writes_exactly_the_artifacts_of_an_in_memory_compile() {
+    // `dpc build` streams each product's files to disk as they are made;
+    // what lands must be what the in-memory compile (the goldens) gives.
+    for case in ["../examples/shop-bigquery", "../examples/shop-athena", "../golden-tests/ok/ingest-athena"] {
+        let mesh = Path::new(env!("CARGO_MANIFEST_DIR")).join(case);
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        assert!(build(&mesh, &out).status.success(), "{case} builds");
+        let tree = dpc::load::read_tree(&mesh).unwrap();
+        let mut expected: Vec<(String, Vec<u8>)> = dpc::compile(tree, true)
+            .artifacts
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.path, a.contents.into_bytes()))
+            .collect();
+        expected.sort();
+        let written = read_all(&out);
+        let names = |files: &[(String, Vec<u8>)]| files.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&written), names(&expected), "{case}: the same files");
+        assert!(written == expected, "{case}: the same contents");
+    }
+}
+
+#[test]
+fn a_build_with_errors_creates_nothing_and_an_unwritable_output_exits_2() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop-bigquery");
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = tmp.path().join("mesh");
+    copy_tree(&example, &mesh, false);
+    // The output's parent is a file: the first product's files cannot land.
+    let blocker = tmp.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let failed = build(&mesh, &blocker.join("out"));
+    assert_eq!(failed.status.code(), Some(2), "{}", String::from_utf8_lossy(&failed.stderr));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("cannot write"));
+    // A mesh with errors writes nothing at all, not even the output's parents.
+    std::fs::write(mesh.join("products/checkout/orders/orders.sql"), "SELECT no_such_column FROM shop_orders\n")
+        .unwrap();
+    let out = tmp.path().join("fresh").join("out");
+    assert_eq!(build(&mesh, &out).status.code(), Some(1));
+    assert!(!tmp.path().join("fresh").exists(), "nothing is created for a failed build");
+}
+
+#[test]
 fn init_scaffolds_a_mesh_that_checks_clean_and_builds() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("new-mesh");

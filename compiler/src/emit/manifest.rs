@@ -10,14 +10,6 @@ use crate::span::Sources;
 use serde::Serialize;
 
 #[derive(Serialize)]
-struct Manifest<'a> {
-    mesh: &'a str,
-    dpc_version: &'static str,
-    products: Vec<ProductEntry<'a>>,
-    lineage: Lineage<'a>,
-}
-
-#[derive(Serialize)]
 struct ProductEntry<'a> {
     id: &'a str,
     domain: &'a str,
@@ -90,12 +82,6 @@ struct ColumnEntry {
 }
 
 #[derive(Serialize)]
-struct Lineage<'a> {
-    products: Vec<Edge<'a>>,
-    columns: Vec<ColumnLineageEntry<'a>>,
-}
-
-#[derive(Serialize)]
 struct ColumnLineageEntry<'a> {
     column: RefEntry<'a>,
     sources: Vec<RefEntry<'a>>,
@@ -112,12 +98,12 @@ struct RefEntry<'a> {
     version: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     input: Option<&'a str>,
-    column: String,
+    column: &'a str,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     deidentified: bool,
 }
 
-fn ref_entry<'a>(mesh: &'a Mesh, r: &ColumnRef, deidentified: bool) -> RefEntry<'a> {
+fn ref_entry<'a>(mesh: &'a Mesh, r: &'a ColumnRef, deidentified: bool) -> RefEntry<'a> {
     match r {
         ColumnRef::Port { product, port, column } => {
             let p = &mesh.products[product.0 as usize];
@@ -126,7 +112,7 @@ fn ref_entry<'a>(mesh: &'a Mesh, r: &ColumnRef, deidentified: bool) -> RefEntry<
                 port: Some(&p.outputs[*port].name),
                 version: Some(p.outputs[*port].version),
                 input: None,
-                column: column.to_string(),
+                column,
                 deidentified,
             }
         }
@@ -137,7 +123,7 @@ fn ref_entry<'a>(mesh: &'a Mesh, r: &ColumnRef, deidentified: bool) -> RefEntry<
                 port: None,
                 version: None,
                 input: Some(&p.inputs[*input].name),
-                column: column.to_string(),
+                column,
                 deidentified,
             }
         }
@@ -154,13 +140,18 @@ fn column_entry_of(target: &dyn crate::target::Target, c: &crate::resolve::Colum
     }
 }
 
-fn column_entry<'a>(mesh: &'a Mesh, c: &ColumnLineage) -> ColumnLineageEntry<'a> {
+fn column_entry<'a>(mesh: &'a Mesh, c: &'a ColumnLineage) -> ColumnLineageEntry<'a> {
+    let p = &mesh.products[c.product.0 as usize];
+    let port = &p.outputs[c.port];
     ColumnLineageEntry {
-        column: ref_entry(
-            mesh,
-            &ColumnRef::Port { product: c.product, port: c.port, column: c.column.as_str().into() },
-            false,
-        ),
+        column: RefEntry {
+            product: &p.id,
+            port: Some(&port.name),
+            version: Some(port.version),
+            input: None,
+            column: &c.column,
+            deidentified: false,
+        },
         sources: c.sources.iter().map(|s| ref_entry(mesh, &s.column, s.deidentified)).collect(),
         filters: c.filters.iter().map(|f| ref_entry(mesh, f, false)).collect(),
     }
@@ -179,140 +170,233 @@ fn query_fingerprint(sql: &str) -> String {
     Sha256::digest(folded.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A product's entry: its inputs and ports with their physical tables and
+/// columns, and its jobs.
+fn product_entry<'a>(
+    mesh: &'a Mesh,
+    pi: usize,
+    checked: &CheckedMesh,
+    lineage: &MeshLineage,
+    sources: &Sources,
+    has: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<ProductEntry<'a>, String> {
+    let p = &mesh.products[pi];
+    let target = p.target();
+    let mut inputs = vec![];
+    for input in &p.inputs {
+        let entry = match input.source {
+            InputSource::Port { product, port, version } => {
+                let up = &mesh.products[product.0 as usize];
+                InputEntry {
+                    name: &input.name,
+                    kind: InputKind::Product.name(),
+                    product: Some(&up.id),
+                    port: Some(&up.outputs[port].name),
+                    version: Some(version),
+                    physical: Some(target.physical(mesh, up, &port_table(&up.outputs[port]))?.plain),
+                    columns: None,
+                    stored: vec![],
+                }
+            }
+            _ => InputEntry {
+                name: &input.name,
+                kind: input.kind.name(),
+                product: None,
+                port: None,
+                version: None,
+                physical: Some(target.physical(mesh, p, &own_input_table(input))?.plain),
+                columns: Some(input.columns.iter().map(|c| column_entry_of(target, c)).collect()),
+                stored: super::ingest::stored_tables(target, input)
+                    .into_iter()
+                    .map(|(role, table, columns)| {
+                        Ok(StoredEntry {
+                            role,
+                            physical: target.physical(mesh, p, &table)?.plain,
+                            columns: columns.iter().map(|c| column_entry_of(target, c)).collect(),
+                        })
+                    })
+                    .collect::<Result<_, String>>()?,
+            },
+        };
+        inputs.push(entry);
+    }
+    let mut outputs = vec![];
+    for (oi, o) in p.outputs.iter().enumerate() {
+        let schema = checked.ports[pi][oi].schema.clone().unwrap_or_default();
+        let columns = schema
+            .iter()
+            .map(|c| {
+                let declared =
+                    o.columns.as_ref().and_then(|cols| cols.iter().find(|d| d.name.eq_ignore_ascii_case(&c.name)));
+                ColumnEntry {
+                    name: c.name.clone(),
+                    ty: target.type_name(&c.ty),
+                    nullable: c.nullable,
+                    classification: lineage
+                        .find(&ColumnRef::Port {
+                            product: ProductId(pi as u32),
+                            port: oi,
+                            column: c.name.as_str().into(),
+                        })
+                        .map(|l| l.classification.clone())
+                        .or_else(|| declared.map(|d| d.classification.clone()))
+                        .unwrap_or_default(),
+                    description: declared.and_then(|d| d.description.clone()),
+                }
+            })
+            .collect();
+        outputs.push(OutputEntry {
+            name: &o.name,
+            version: o.version,
+            description: o.description.as_deref(),
+            materialization: o.materialization.name(),
+            physical: target.physical(mesh, p, &port_table(o))?.plain,
+            contract: o.columns.is_some(),
+            columns,
+            job: format!("{}/{}__{}/jobs/{}.sql", target.kind().name(), p.domain, p.name, o.key),
+            schedule: o.schedule.as_deref(),
+            freshness: o.freshness.as_ref().map(|f| f.text.as_str()),
+            unique_key: &o.unique_key,
+            partition_by: o.partition.as_ref().map(|p| match p.granularity {
+                Some(g) => format!("{}:{}", p.column, g.name().to_ascii_lowercase()),
+                None => p.column.clone(),
+            }),
+            sunset: o.sunset.as_deref(),
+            consumers: &o.consumers,
+            query_sha256: o.query_file.map(|f| query_fingerprint(&sources.get(f).text)),
+        });
+    }
+    Ok(ProductEntry {
+        id: &p.id,
+        domain: &p.domain,
+        name: &p.name,
+        target: p.target.name(),
+        owner: &p.owner,
+        description: p.description.as_deref(),
+        inputs,
+        outputs,
+        jobs: super::orchestrate::product_jobs(mesh, p, has),
+    })
+}
+
+/// `value` as serde_json's pretty printer lays it out `depth` levels deep
+/// (its first line unindented: it follows a key or an array's indent).
+fn pretty_at(value: &impl Serialize, depth: usize) -> Result<String, String> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    // A JSON string never holds a raw newline: every newline is layout.
+    Ok(text.replace('\n', &format!("\n{}", "  ".repeat(depth))))
+}
+
+/// Appends a JSON array of `count` items opened `depth` levels deep, laid
+/// out as serde_json's pretty printer does; `item(i)` is item `i` laid out
+/// for `depth + 1`. Items are made in parallel, a batch at a time: only one
+/// batch is held besides `out`, which is sized from the first batch.
+fn push_array(
+    out: &mut String,
+    depth: usize,
+    count: usize,
+    item: impl Fn(usize) -> Result<String, String> + Sync,
+) -> Result<(), String> {
+    use rayon::prelude::*;
+    const BATCH: usize = 512;
+    if count == 0 {
+        out.push_str("[]");
+        return Ok(());
+    }
+    let indent = "  ".repeat(depth + 1);
+    out.push('[');
+    for start in (0..count).step_by(BATCH) {
+        let end = (start + BATCH).min(count);
+        let items = (start..end).into_par_iter().map(&item).collect::<Result<Vec<_>, String>>()?;
+        if start == 0 {
+            let bytes: usize = items.iter().map(|i| i.len() + indent.len() + 2).sum();
+            out.reserve(bytes / items.len() * (count - end) + bytes * 2);
+        }
+        for (i, text) in items.iter().enumerate() {
+            out.push_str(if start + i == 0 { "\n" } else { ",\n" });
+            out.push_str(&indent);
+            out.push_str(text);
+        }
+    }
+    out.push('\n');
+    out.push_str(&"  ".repeat(depth));
+    out.push(']');
+    Ok(())
+}
+
+/// The manifest as pretty JSON, except that each column's lineage is one
+/// line: a mesh has hundreds of thousands of them. Products and lineage
+/// lines are serialized in parallel and joined in the mesh's order.
+///
+/// `{"mesh", "dpc_version", "products": [...], "lineage": {"products":
+/// [{"from", "to"}], "columns": [{"column", "sources", "filters"}]}}`
 pub fn manifest(
     mesh: &Mesh,
     checked: &CheckedMesh,
     lineage: &MeshLineage,
     sources: &Sources,
-    has: &dyn Fn(&str) -> bool,
+    has: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<String, String> {
-    let mut products = vec![];
-    for (pi, p) in mesh.products.iter().enumerate() {
-        let target = p.target();
-        let mut inputs = vec![];
-        for input in &p.inputs {
-            let entry = match input.source {
-                InputSource::Port { product, port, version } => {
-                    let up = &mesh.products[product.0 as usize];
-                    InputEntry {
-                        name: &input.name,
-                        kind: InputKind::Product.name(),
-                        product: Some(&up.id),
-                        port: Some(&up.outputs[port].name),
-                        version: Some(version),
-                        physical: Some(target.physical(mesh, up, &port_table(&up.outputs[port]))?.plain),
-                        columns: None,
-                        stored: vec![],
-                    }
-                }
-                _ => InputEntry {
-                    name: &input.name,
-                    kind: input.kind.name(),
-                    product: None,
-                    port: None,
-                    version: None,
-                    physical: Some(target.physical(mesh, p, &own_input_table(input))?.plain),
-                    columns: Some(input.columns.iter().map(|c| column_entry_of(target, c)).collect()),
-                    stored: super::ingest::stored_tables(target, input)
-                        .into_iter()
-                        .map(|(role, table, columns)| {
-                            Ok(StoredEntry {
-                                role,
-                                physical: target.physical(mesh, p, &table)?.plain,
-                                columns: columns.iter().map(|c| column_entry_of(target, c)).collect(),
-                            })
-                        })
-                        .collect::<Result<_, String>>()?,
-                },
-            };
-            inputs.push(entry);
-        }
-        let mut outputs = vec![];
-        for (oi, o) in p.outputs.iter().enumerate() {
-            let schema = checked.ports[pi][oi].schema.clone().unwrap_or_default();
-            let columns = schema
-                .iter()
-                .map(|c| {
-                    let declared =
-                        o.columns.as_ref().and_then(|cols| cols.iter().find(|d| d.name.eq_ignore_ascii_case(&c.name)));
-                    ColumnEntry {
-                        name: c.name.clone(),
-                        ty: target.type_name(&c.ty),
-                        nullable: c.nullable,
-                        classification: lineage
-                            .find(&ColumnRef::Port {
-                                product: ProductId(pi as u32),
-                                port: oi,
-                                column: c.name.as_str().into(),
-                            })
-                            .map(|l| l.classification.clone())
-                            .or_else(|| declared.map(|d| d.classification.clone()))
-                            .unwrap_or_default(),
-                        description: declared.and_then(|d| d.description.clone()),
-                    }
-                })
-                .collect();
-            outputs.push(OutputEntry {
-                name: &o.name,
-                version: o.version,
-                description: o.description.as_deref(),
-                materialization: o.materialization.name(),
-                physical: target.physical(mesh, p, &port_table(o))?.plain,
-                contract: o.columns.is_some(),
-                columns,
-                job: format!("{}/{}__{}/jobs/{}.sql", target.kind().name(), p.domain, p.name, o.key),
-                schedule: o.schedule.as_deref(),
-                freshness: o.freshness.as_ref().map(|f| f.text.as_str()),
-                unique_key: &o.unique_key,
-                partition_by: o.partition.as_ref().map(|p| match p.granularity {
-                    Some(g) => format!("{}:{}", p.column, g.name().to_ascii_lowercase()),
-                    None => p.column.clone(),
-                }),
-                sunset: o.sunset.as_deref(),
-                consumers: &o.consumers,
-                query_sha256: o.query_file.map(|f| query_fingerprint(&sources.get(f).text)),
-            });
-        }
-        products.push(ProductEntry {
-            id: &p.id,
-            domain: &p.domain,
-            name: &p.name,
-            target: p.target.name(),
-            owner: &p.owner,
-            description: p.description.as_deref(),
-            inputs,
-            outputs,
-            jobs: super::orchestrate::product_jobs(mesh, p, has),
-        });
-    }
-    let edges = mesh
+    let edges: Vec<Edge> = mesh
         .edges
         .iter()
         .map(|(a, b)| Edge { from: &mesh.products[a.0 as usize].id, to: &mesh.products[b.0 as usize].id })
         .collect();
-    let manifest = Manifest {
-        mesh: &mesh.name,
-        dpc_version: env!("CARGO_PKG_VERSION"),
-        products,
-        lineage: Lineage { products: edges, columns: vec![] },
-    };
-    // Pretty JSON, except that each column's lineage is one line: a mesh has
-    // hundreds of thousands of them, and pretty-printed they were most of
-    // the bytes (and of the build's time).
-    let mut out = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
-    let tail = "\"columns\": []\n  }\n}";
-    if !out.ends_with(tail) || lineage.columns.is_empty() {
-        return Ok(out + "\n");
-    }
-    out.truncate(out.len() - tail.len());
-    use rayon::prelude::*;
-    let lines: Vec<String> = lineage
-        .columns
-        .par_iter()
-        .map(|c| serde_json::to_string(&column_entry(mesh, c)).map_err(|e| e.to_string()))
-        .collect::<Result<_, _>>()?;
-    out.push_str("\"columns\": [\n      ");
-    out.push_str(&lines.join(",\n      "));
-    out.push_str("\n    ]\n  }\n}\n");
+    let json = |s: &str| serde_json::to_string(s).map_err(|e| e.to_string());
+    let mut out = String::new();
+    out.push_str(&format!("{{\n  \"mesh\": {},\n", json(&mesh.name)?));
+    out.push_str(&format!("  \"dpc_version\": {},\n", json(env!("CARGO_PKG_VERSION"))?));
+    out.push_str("  \"products\": ");
+    push_array(&mut out, 1, mesh.products.len(), |pi| {
+        pretty_at(&product_entry(mesh, pi, checked, lineage, sources, has)?, 2)
+    })?;
+    out.push_str(&format!(",\n  \"lineage\": {{\n    \"products\": {},\n", pretty_at(&edges, 2)?));
+    out.push_str("    \"columns\": ");
+    push_array(&mut out, 2, lineage.columns.len(), |i| {
+        serde_json::to_string(&column_entry(mesh, &lineage.columns[i])).map_err(|e| e.to_string())
+    })?;
+    out.push_str("\n  }\n}\n");
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What serde_json's pretty printer gives for `items` nested `depth` deep.
+    fn serde_layout(items: &[serde_json::Value], depth: usize) -> String {
+        let mut value = serde_json::json!(items);
+        for _ in 0..depth {
+            value = serde_json::json!({ "k": value });
+        }
+        let text = serde_json::to_string_pretty(&value).unwrap();
+        let start = text.rfind("\"k\": ").map_or(0, |i| i + 5);
+        // Cut the closing braces of the wrapping objects.
+        let mut inner = text[start..].to_string();
+        for d in 0..depth {
+            let close = format!("\n{}}}", "  ".repeat(d));
+            inner = inner.strip_suffix(&close).unwrap().to_string();
+        }
+        inner
+    }
+
+    #[test]
+    fn arrays_in_batches_lay_out_as_serde_json_does() {
+        for count in [0usize, 1, 511, 512, 513, 1300] {
+            let items: Vec<serde_json::Value> =
+                (0..count).map(|i| serde_json::json!({ "i": i, "tags": ["a", i.to_string()] })).collect();
+            for depth in [1, 2] {
+                let mut out = String::new();
+                push_array(&mut out, depth, count, |i| pretty_at(&items[i], depth + 1)).unwrap();
+                assert_eq!(out, serde_layout(&items, depth), "{count} items at depth {depth}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_item_error_stops_the_array() {
+        let mut out = String::new();
+        let failed = push_array(&mut out, 1, 700, |i| if i == 600 { Err("bad".into()) } else { Ok(i.to_string()) });
+        assert_eq!(failed, Err("bad".to_string()));
+    }
 }

@@ -47,6 +47,13 @@ pub struct Artifact {
     pub contents: String,
 }
 
+/// Where [`emit_mesh`] hands each product's files as soon as they are made,
+/// so that a large mesh's artifacts are never all in memory at once (the
+/// writer's staging directory). An error stops the emit.
+pub trait Sink: Sync {
+    fn put(&self, artifacts: Vec<Artifact>) -> Result<(), String>;
+}
+
 /// A physical table name: as written in the manifest and quoted for SQL.
 #[derive(Debug, Clone)]
 pub struct Physical {
@@ -204,15 +211,21 @@ pub fn port_table(port: &crate::resolve::Port) -> String {
     format!("{}_v{}", port.name, port.version)
 }
 
+/// Every artifact of the mesh, sorted by path. With a `sink`, each
+/// product's files go there as they are made and only the mesh-wide files
+/// (manifest, DAGs, graphs) are returned.
 pub fn emit_mesh(
     mesh: &Mesh,
     checked: &CheckedMesh,
     lineage: &MeshLineage,
     sources: &Sources,
+    sink: Option<&dyn Sink>,
 ) -> Result<Vec<Artifact>, String> {
     use rayon::prelude::*;
     // Products render in parallel; the order of the result is the mesh's.
-    let per_product: Vec<Result<Vec<Artifact>, String>> = mesh
+    // Each product gives the paths of its files, and the files the sink did not take.
+    type Emitted = Result<(Vec<String>, Vec<Artifact>), String>;
+    let per_product: Vec<Emitted> = mesh
         .products
         .par_iter()
         .enumerate()
@@ -231,22 +244,37 @@ pub fn emit_mesh(
                 id,
                 input_assertions: &checked.input_assertions[pi],
             };
-            target.emit_product(&ep)
+            let artifacts = target.emit_product(&ep)?;
+            let paths = artifacts.iter().map(|a| a.path.clone()).collect();
+            match sink {
+                Some(sink) => sink.put(artifacts).map(|()| (paths, vec![])),
+                None => Ok((paths, artifacts)),
+            }
         })
         .collect();
+    let mut paths = vec![];
     let mut artifacts = vec![];
     for product in per_product {
-        artifacts.extend(product?);
+        let (p, a) = product?;
+        paths.extend(p);
+        artifacts.extend(a);
     }
-    let files: std::collections::BTreeSet<&str> = artifacts.iter().map(|a| a.path.as_str()).collect();
+    let files: std::collections::BTreeSet<&str> = paths.iter().map(String::as_str).collect();
     let has = |path: &str| files.contains(path);
-    let dags = orchestrate::airflow_dags(mesh, &has);
-    let manifest = manifest::manifest(mesh, checked, lineage, sources, &has)?;
+    // The mesh-wide files are independent of each other: build them together.
+    let ((dags, manifest), (dot, mermaid)) = rayon::join(
+        || {
+            rayon::join(
+                || orchestrate::airflow_dags(mesh, &has),
+                || manifest::manifest(mesh, checked, lineage, sources, &has),
+            )
+        },
+        || graph::columns(mesh, lineage),
+    );
     artifacts.extend(dags);
-    artifacts.push(Artifact { path: "manifest.json".into(), contents: manifest });
+    artifacts.push(Artifact { path: "manifest.json".into(), contents: manifest? });
     artifacts.push(Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) });
     artifacts.push(Artifact { path: "lineage.mmd".into(), contents: lineage_mermaid(mesh) });
-    let (dot, mermaid) = graph::columns(mesh, lineage);
     artifacts.push(Artifact { path: "lineage-columns.dot".into(), contents: dot });
     artifacts.push(Artifact { path: "lineage-columns.mmd".into(), contents: mermaid });
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));

@@ -58,7 +58,7 @@ pub fn schedule(p: &Product) -> Option<String> {
 
 /// The steps of one product. `has` tells which artifacts exist, so that a
 /// step exists only where its SQL does.
-pub fn product_jobs(mesh: &Mesh, p: &Product, has: &dyn Fn(&str) -> bool) -> ProductJobs {
+pub fn product_jobs(mesh: &Mesh, p: &Product, has: &(dyn Fn(&str) -> bool + Sync)) -> ProductJobs {
     let dir = format!("{}/{}__{}", p.target.name(), p.domain, p.name);
     let mut steps = vec![];
     let mut ready = vec![]; // what a transform runs after
@@ -139,7 +139,7 @@ fn py(text: &str) -> String {
 /// One DAG file per domain: `airflow/dpc_<mesh>_<domain>.py`. `has` tells
 /// which artifacts exist. The tasks read their SQL from the artifacts at
 /// parse time: inlined, the SQL of a large mesh would be written twice.
-pub fn airflow_dags(mesh: &Mesh, has: &dyn Fn(&str) -> bool) -> Vec<Artifact> {
+pub fn airflow_dags(mesh: &Mesh, has: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Artifact> {
     let mut domains: BTreeMap<&str, Vec<&Product>> = BTreeMap::new();
     for p in &mesh.products {
         domains.entry(&p.domain).or_default().push(p);
