@@ -35,8 +35,7 @@ pub struct Compilation {
     /// Every port's query output as inferred (`domain.product.port` →
     /// columns with their type in the target's spelling), for tests and tools.
     pub inferred: Vec<(String, Option<Vec<NamedType>>)>,
-    /// (With [`compile_into`], only the mesh-wide files: the products' files
-    /// went to the sink.)
+    /// (With [`compile_into`], none: they went to the sink.)
     /// The resolved mesh and its column lineage (for `dpc lineage`).
     pub mesh: Option<resolve::Mesh>,
     pub lineage: lineage::MeshLineage,
@@ -67,10 +66,9 @@ pub fn compile_with_threads(tree: load::SourceTree, emit_artifacts: bool, thread
     on_threads(threads, || compile_here(tree, emit))
 }
 
-/// [`compile_with_threads`] that hands each product's files to `sink` as
-/// they are made (`dpc build`: straight to the staging directory), keeping
-/// only the mesh-wide files in [`Compilation::artifacts`]. Nothing reaches
-/// the sink when the mesh has errors.
+/// [`compile_with_threads`] that hands each artifact to `sink` as soon as
+/// it is made (`dpc build`: straight to the staging directory) instead of
+/// keeping them. Nothing reaches the sink when the mesh has errors.
 pub fn compile_into(tree: load::SourceTree, threads: usize, sink: &dyn emit::Sink) -> Compilation {
     on_threads(threads, || compile_here(tree, Emit::Into(sink)))
 }

@@ -1,6 +1,7 @@
 //! The `dpc` command line: the only place that prints or exits.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use dpc::emit::Artifact;
 use dpc::lineage::{render_graph, render_tree, Direction};
 use dpc::{codes, diagnostic, load, Compilation};
 use std::io::IsTerminal;
@@ -297,19 +298,17 @@ fn read_base(
     }
 }
 
-/// Migration artifacts for the compatible changes since the base; the
-/// breaking ones as errors.
-fn migrations(c: &mut Compilation, base: &serde_json::Value) -> Result<(), String> {
-    let Some(mesh) = &c.mesh else { return Ok(()) };
-    let Some(head) = c.artifacts.iter().flatten().find(|a| a.path == "manifest.json") else { return Ok(()) };
-    let head: serde_json::Value = serde_json::from_str(&head.contents).map_err(|e| e.to_string())?;
+/// Migration artifacts for the compatible changes from the base to the
+/// `head` manifest; the breaking ones become errors of the compilation.
+fn migrations(c: &mut Compilation, head: &str, base: &serde_json::Value) -> Result<Vec<Artifact>, String> {
+    let Some(mesh) = &c.mesh else { return Ok(vec![]) };
+    let head: serde_json::Value = serde_json::from_str(head).map_err(|e| e.to_string())?;
     let today = today_utc();
     let changes = dpc::diff::diff_manifests(base, &head, &today);
     let breaking: Vec<_> = dpc::diff::diagnose(&changes, mesh, &today).into_iter().filter(|d| d.is_error()).collect();
     if !breaking.is_empty() {
         c.diagnostics.extend(breaking);
-        c.artifacts = None;
-        return Ok(());
+        return Ok(vec![]);
     }
     let mut extra = vec![];
     for (product, entry, _, steps) in dpc::diff::migrations(base, &head, &changes) {
@@ -318,13 +317,9 @@ fn migrations(c: &mut Compilation, base: &serde_json::Value) -> Result<(), Strin
         let target = p.target();
         let table = target.physical(mesh, p, &dpc::emit::port_table(port))?;
         let path = format!("{}/{}__{}/migrations/{}.sql", target.kind().name(), p.domain, p.name, port.key);
-        extra.push(dpc::emit::Artifact { path, contents: target.emit_migration(&table, &steps)? });
+        extra.push(Artifact { path, contents: target.emit_migration(&table, &steps)? });
     }
-    if let Some(a) = c.artifacts.as_mut() {
-        a.extend(extra);
-        a.sort_by(|x, y| x.path.cmp(&y.path));
-    }
-    Ok(())
+    Ok(extra)
 }
 
 /// The mesh root's path inside its git repository (`""` at the top, or
@@ -385,9 +380,14 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
     if let Some(e) = staging.as_ref().and_then(|s| s.take_error()) {
         return usage_error(&format!("cannot write {}: {e}", out.display()));
     }
-    if let Some(base) = &base {
-        if let Err(e) = migrations(&mut compilation, base) {
-            return usage_error(&format!("migrations: {e}"));
+    let mut extra = vec![];
+    if let (Some(base), Some(staging)) = (&base, &staging) {
+        if !compilation.has_errors() {
+            let head = staging.read("manifest.json").map_err(|e| e.to_string());
+            match head.and_then(|head| migrations(&mut compilation, &head, base)) {
+                Ok(files) => extra = files,
+                Err(e) => return usage_error(&format!("migrations: {e}")),
+            }
         }
     }
     report(&compilation, args.format, &root);
@@ -397,9 +397,9 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
         }
         return ExitCode::from(1);
     }
-    if let (Some(staging), Some(artifacts)) = (staging, &compilation.artifacts) {
+    if let Some(staging) = staging {
         let writing = std::time::Instant::now();
-        let written = staging.write(artifacts).and_then(|()| staging.commit());
+        let written = staging.write(&extra).and_then(|()| staging.commit());
         let files = match written {
             Ok(files) => files,
             Err(e) => return usage_error(&format!("cannot write {}: {e}", out.display())),

@@ -75,6 +75,11 @@ impl Staging {
         made.clone().map_err(io::Error::other)
     }
 
+    /// A file already written (the manifest, for the migrations of `--base`).
+    pub fn read(&self, path: &str) -> io::Result<String> {
+        std::fs::read_to_string(self.staging.join(path))
+    }
+
     /// The first error met while emit handed files over, if any.
     pub fn take_error(&self) -> Option<io::Error> {
         self.error.lock().ok().and_then(|mut e| e.take())

@@ -211,9 +211,8 @@ pub fn port_table(port: &crate::resolve::Port) -> String {
     format!("{}_v{}", port.name, port.version)
 }
 
-/// Every artifact of the mesh, sorted by path. With a `sink`, each
-/// product's files go there as they are made and only the mesh-wide files
-/// (manifest, DAGs, graphs) are returned.
+/// Every artifact of the mesh, sorted by path; with a `sink`, none: each
+/// file goes there as soon as it is made.
 pub fn emit_mesh(
     mesh: &Mesh,
     checked: &CheckedMesh,
@@ -222,8 +221,16 @@ pub fn emit_mesh(
     sink: Option<&dyn Sink>,
 ) -> Result<Vec<Artifact>, String> {
     use rayon::prelude::*;
+    // With a sink, files go there as soon as they are made (and their
+    // memory with them); without, they are kept.
+    let keep = |files: Vec<Artifact>| -> Result<Vec<Artifact>, String> {
+        match sink {
+            Some(sink) => sink.put(files).map(|()| vec![]),
+            None => Ok(files),
+        }
+    };
     // Products render in parallel; the order of the result is the mesh's.
-    // Each product gives the paths of its files, and the files the sink did not take.
+    // Each product gives the paths of its files, and the files kept.
     type Emitted = Result<(Vec<String>, Vec<Artifact>), String>;
     let per_product: Vec<Emitted> = mesh
         .products
@@ -246,10 +253,7 @@ pub fn emit_mesh(
             };
             let artifacts = target.emit_product(&ep)?;
             let paths = artifacts.iter().map(|a| a.path.clone()).collect();
-            match sink {
-                Some(sink) => sink.put(artifacts).map(|()| (paths, vec![])),
-                None => Ok((paths, artifacts)),
-            }
+            Ok((paths, keep(artifacts)?))
         })
         .collect();
     let mut paths = vec![];
@@ -262,21 +266,24 @@ pub fn emit_mesh(
     let files: std::collections::BTreeSet<&str> = paths.iter().map(String::as_str).collect();
     let has = |path: &str| files.contains(path);
     // The mesh-wide files are independent of each other: build them together.
-    let ((dags, manifest), (dot, mermaid)) = rayon::join(
+    let (dags_and_manifest, graphs) = rayon::join(
         || {
-            rayon::join(
-                || orchestrate::airflow_dags(mesh, &has),
-                || manifest::manifest(mesh, checked, lineage, sources, &has),
-            )
+            let dags = keep(orchestrate::airflow_dags(mesh, &has))?;
+            let manifest = manifest::manifest(mesh, checked, lineage, sources, &has)?;
+            let manifest = keep(vec![Artifact { path: "manifest.json".into(), contents: manifest }])?;
+            Ok::<_, String>([dags, manifest])
         },
-        || graph::columns(mesh, lineage),
+        || {
+            let (dot, mermaid) = graph::columns(mesh, lineage);
+            keep(vec![
+                Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) },
+                Artifact { path: "lineage.mmd".into(), contents: lineage_mermaid(mesh) },
+                Artifact { path: "lineage-columns.dot".into(), contents: dot },
+                Artifact { path: "lineage-columns.mmd".into(), contents: mermaid },
+            ])
+        },
     );
-    artifacts.extend(dags);
-    artifacts.push(Artifact { path: "manifest.json".into(), contents: manifest? });
-    artifacts.push(Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) });
-    artifacts.push(Artifact { path: "lineage.mmd".into(), contents: lineage_mermaid(mesh) });
-    artifacts.push(Artifact { path: "lineage-columns.dot".into(), contents: dot });
-    artifacts.push(Artifact { path: "lineage-columns.mmd".into(), contents: mermaid });
+    artifacts.extend(dags_and_manifest?.into_iter().flatten().chain(graphs?));
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(artifacts)
 }
