@@ -31,11 +31,11 @@ pub type NamedType = (String, String);
 pub struct Compilation {
     pub sources: Sources,
     pub diagnostics: Vec<Diagnostic>,
+    /// Sorted by path; empty with [`compile_into`] (they went to the sink).
     pub artifacts: Option<Vec<Artifact>>,
     /// Every port's query output as inferred (`domain.product.port` →
     /// columns with their type in the target's spelling), for tests and tools.
     pub inferred: Vec<(String, Option<Vec<NamedType>>)>,
-    /// (With [`compile_into`], none: they went to the sink.)
     /// The resolved mesh and its column lineage (for `dpc lineage`).
     pub mesh: Option<resolve::Mesh>,
     pub lineage: lineage::MeshLineage,

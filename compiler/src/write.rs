@@ -130,13 +130,6 @@ impl Drop for Staging {
     }
 }
 
-/// Writes `artifacts` as the whole output directory `out`.
-pub fn write_artifacts(out: &Path, artifacts: &[Artifact]) -> io::Result<()> {
-    let staging = Staging::new(out);
-    staging.write(artifacts)?;
-    staging.commit().map(|_| ())
-}
-
 /// Removes a directory tree, its subdirectories in parallel.
 fn remove_tree(dir: &Path) -> io::Result<()> {
     let entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<io::Result<_>>()?;
