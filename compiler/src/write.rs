@@ -8,7 +8,7 @@
 
 use crate::emit::{self, Artifact};
 use rayon::prelude::*;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -44,11 +44,7 @@ impl Staging {
     /// first, then the files in parallel).
     pub fn write(&self, artifacts: &[Artifact]) -> io::Result<()> {
         for a in artifacts {
-            // Artifact paths are built by dpc from validated names; refuse
-            // anything that could leave the output directory regardless.
-            if a.path.split('/').any(|p| p == ".." || p.is_empty()) || a.path.starts_with('/') {
-                return Err(io::Error::other(format!("refusing to write outside the output directory: {}", a.path)));
-            }
+            inside(&a.path)?;
         }
         self.create()?;
         let dirs: std::collections::BTreeSet<&str> =
@@ -110,15 +106,52 @@ impl Staging {
     }
 }
 
+impl Staging {
+    /// Keeps the first I/O error for the caller; emit gets its text.
+    fn failed(&self, e: io::Error) -> String {
+        let message = e.to_string();
+        if let Ok(mut first) = self.error.lock() {
+            first.get_or_insert(e);
+        }
+        message
+    }
+}
+
 impl emit::Sink for Staging {
     fn put(&self, artifacts: Vec<Artifact>) -> Result<(), String> {
-        self.write(&artifacts).map_err(|e| {
-            let message = e.to_string();
-            if let Ok(mut first) = self.error.lock() {
-                first.get_or_insert(e);
+        self.write(&artifacts).map_err(|e| self.failed(e))
+    }
+
+    fn open(&self, path: &str) -> Result<Box<dyn Write + '_>, String> {
+        let open = || -> io::Result<std::fs::File> {
+            inside(path)?;
+            self.create()?;
+            let file = self.staging.join(path);
+            if let Some(dir) = file.parent() {
+                std::fs::create_dir_all(dir)?;
             }
-            message
-        })
+            std::fs::File::create(file)
+        };
+        let file = open().map_err(|e| self.failed(e))?;
+        self.files.fetch_add(1, Ordering::Relaxed);
+        Ok(Box::new(StagedFile { file: io::BufWriter::with_capacity(1 << 20, file), staging: self }))
+    }
+}
+
+/// A file of the staging directory written in pieces; its I/O errors are
+/// kept by the staging directory like those of whole files.
+struct StagedFile<'a> {
+    file: io::BufWriter<std::fs::File>,
+    staging: &'a Staging,
+}
+
+impl Write for StagedFile<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf).map_err(|e| io::Error::other(self.staging.failed(e)))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush().map_err(|e| io::Error::other(self.staging.failed(e)))
     }
 }
 
@@ -128,6 +161,15 @@ impl Drop for Staging {
             let _ = std::fs::remove_dir_all(&self.staging);
         }
     }
+}
+
+/// Artifact paths are built by dpc from validated names; refuse anything
+/// that could leave the output directory regardless.
+fn inside(path: &str) -> io::Result<()> {
+    if path.split('/').any(|p| p == ".." || p.is_empty()) || path.starts_with('/') {
+        return Err(io::Error::other(format!("refusing to write outside the output directory: {path}")));
+    }
+    Ok(())
 }
 
 /// Removes a directory tree, its subdirectories in parallel.

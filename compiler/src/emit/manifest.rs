@@ -8,6 +8,7 @@ use crate::load::InputKind;
 use crate::resolve::{InputSource, Mesh, ProductId};
 use crate::span::Sources;
 use serde::Serialize;
+use std::io::Write;
 
 #[derive(Serialize)]
 struct ProductEntry<'a> {
@@ -287,12 +288,12 @@ fn pretty_at(value: &impl Serialize, depth: usize) -> Result<String, String> {
     Ok(text.replace('\n', &format!("\n{}", "  ".repeat(depth))))
 }
 
-/// Appends a JSON array of `count` items opened `depth` levels deep, laid
+/// Writes a JSON array of `count` items opened `depth` levels deep, laid
 /// out as serde_json's pretty printer does; `item(i)` is item `i` laid out
 /// for `depth + 1`. Items are made in parallel, a batch at a time: only one
-/// batch is held besides `out`, which is sized from the first batch.
+/// batch is held in memory.
 fn push_array(
-    out: &mut String,
+    out: &mut dyn Write,
     depth: usize,
     count: usize,
     item: impl Fn(usize) -> Result<String, String> + Sync,
@@ -300,28 +301,27 @@ fn push_array(
     use rayon::prelude::*;
     const BATCH: usize = 512;
     if count == 0 {
-        out.push_str("[]");
-        return Ok(());
+        return put(out, "[]");
     }
     let indent = "  ".repeat(depth + 1);
-    out.push('[');
+    put(out, "[")?;
+    let mut chunk = String::new();
     for start in (0..count).step_by(BATCH) {
         let end = (start + BATCH).min(count);
         let items = (start..end).into_par_iter().map(&item).collect::<Result<Vec<_>, String>>()?;
-        if start == 0 {
-            let bytes: usize = items.iter().map(|i| i.len() + indent.len() + 2).sum();
-            out.reserve(bytes / items.len() * (count - end) + bytes * 2);
-        }
+        chunk.clear();
         for (i, text) in items.iter().enumerate() {
-            out.push_str(if start + i == 0 { "\n" } else { ",\n" });
-            out.push_str(&indent);
-            out.push_str(text);
+            chunk.push_str(if start + i == 0 { "\n" } else { ",\n" });
+            chunk.push_str(&indent);
+            chunk.push_str(text);
         }
+        put(out, &chunk)?;
     }
-    out.push('\n');
-    out.push_str(&"  ".repeat(depth));
-    out.push(']');
-    Ok(())
+    put(out, &format!("\n{}]", "  ".repeat(depth)))
+}
+
+fn put(out: &mut dyn Write, text: &str) -> Result<(), String> {
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())
 }
 
 /// The manifest as pretty JSON, except that each column's lineage is one
@@ -336,27 +336,27 @@ pub fn manifest(
     lineage: &MeshLineage,
     sources: &Sources,
     has: &(dyn Fn(&str) -> bool + Sync),
-) -> Result<String, String> {
+    out: &mut dyn Write,
+) -> Result<(), String> {
     let edges: Vec<Edge> = mesh
         .edges
         .iter()
         .map(|(a, b)| Edge { from: &mesh.products[a.0 as usize].id, to: &mesh.products[b.0 as usize].id })
         .collect();
     let json = |s: &str| serde_json::to_string(s).map_err(|e| e.to_string());
-    let mut out = String::new();
-    out.push_str(&format!("{{\n  \"mesh\": {},\n", json(&mesh.name)?));
-    out.push_str(&format!("  \"dpc_version\": {},\n", json(env!("CARGO_PKG_VERSION"))?));
-    out.push_str("  \"products\": ");
-    push_array(&mut out, 1, mesh.products.len(), |pi| {
+    put(out, &format!("{{\n  \"mesh\": {},\n", json(&mesh.name)?))?;
+    put(out, &format!("  \"dpc_version\": {},\n", json(env!("CARGO_PKG_VERSION"))?))?;
+    put(out, "  \"products\": ")?;
+    push_array(out, 1, mesh.products.len(), |pi| {
         pretty_at(&product_entry(mesh, pi, checked, lineage, sources, has)?, 2)
     })?;
-    out.push_str(&format!(",\n  \"lineage\": {{\n    \"products\": {},\n", pretty_at(&edges, 2)?));
-    out.push_str("    \"columns\": ");
-    push_array(&mut out, 2, lineage.columns.len(), |i| {
+    put(out, &format!(",\n  \"lineage\": {{\n    \"products\": {},\n", pretty_at(&edges, 2)?))?;
+    put(out, "    \"columns\": ")?;
+    push_array(out, 2, lineage.columns.len(), |i| {
         serde_json::to_string(&column_entry(mesh, &lineage.columns[i])).map_err(|e| e.to_string())
     })?;
-    out.push_str("\n  }\n}\n");
-    Ok(out)
+    put(out, "\n  }\n}\n")?;
+    out.flush().map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -386,16 +386,20 @@ mod tests {
             let items: Vec<serde_json::Value> =
                 (0..count).map(|i| serde_json::json!({ "i": i, "tags": ["a", i.to_string()] })).collect();
             for depth in [1, 2] {
-                let mut out = String::new();
+                let mut out = vec![];
                 push_array(&mut out, depth, count, |i| pretty_at(&items[i], depth + 1)).unwrap();
-                assert_eq!(out, serde_layout(&items, depth), "{count} items at depth {depth}");
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    serde_layout(&items, depth),
+                    "{count} items at depth {depth}"
+                );
             }
         }
     }
 
     #[test]
     fn an_item_error_stops_the_array() {
-        let mut out = String::new();
+        let mut out = vec![];
         let failed = push_array(&mut out, 1, 700, |i| if i == 600 { Err("bad".into()) } else { Ok(i.to_string()) });
         assert_eq!(failed, Err("bad".to_string()));
     }

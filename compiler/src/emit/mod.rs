@@ -52,6 +52,8 @@ pub struct Artifact {
 /// writer's staging directory). An error stops the emit.
 pub trait Sink: Sync {
     fn put(&self, artifacts: Vec<Artifact>) -> Result<(), String>;
+    /// A file to write in pieces (the manifest: hundreds of MB at mesh scale).
+    fn open(&self, path: &str) -> Result<Box<dyn std::io::Write + '_>, String>;
 }
 
 /// A physical table name: as written in the manifest and quoted for SQL.
@@ -269,8 +271,19 @@ pub fn emit_mesh(
     let (dags_and_manifest, graphs) = rayon::join(
         || {
             let dags = keep(orchestrate::airflow_dags(mesh, &has))?;
-            let manifest = manifest::manifest(mesh, checked, lineage, sources, &has)?;
-            let manifest = keep(vec![Artifact { path: "manifest.json".into(), contents: manifest }])?;
+            let path = "manifest.json";
+            let manifest = match sink {
+                Some(sink) => {
+                    manifest::manifest(mesh, checked, lineage, sources, &has, &mut sink.open(path)?)?;
+                    vec![]
+                }
+                None => {
+                    let mut text = vec![];
+                    manifest::manifest(mesh, checked, lineage, sources, &has, &mut text)?;
+                    let contents = String::from_utf8(text).map_err(|e| e.to_string())?;
+                    vec![Artifact { path: path.into(), contents }]
+                }
+            };
             Ok::<_, String>([dags, manifest])
         },
         || {
