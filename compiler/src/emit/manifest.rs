@@ -104,19 +104,22 @@ struct RefEntry<'a> {
     deidentified: bool,
 }
 
+/// `{"product", "port", "version", "column"}` of a port column.
+fn port_ref<'a>(mesh: &'a Mesh, product: ProductId, port: usize, column: &'a str, deidentified: bool) -> RefEntry<'a> {
+    let p = &mesh.products[product.0 as usize];
+    RefEntry {
+        product: &p.id,
+        port: Some(&p.outputs[port].name),
+        version: Some(p.outputs[port].version),
+        input: None,
+        column,
+        deidentified,
+    }
+}
+
 fn ref_entry<'a>(mesh: &'a Mesh, r: &'a ColumnRef, deidentified: bool) -> RefEntry<'a> {
     match r {
-        ColumnRef::Port { product, port, column } => {
-            let p = &mesh.products[product.0 as usize];
-            RefEntry {
-                product: &p.id,
-                port: Some(&p.outputs[*port].name),
-                version: Some(p.outputs[*port].version),
-                input: None,
-                column,
-                deidentified,
-            }
-        }
+        ColumnRef::Port { product, port, column } => port_ref(mesh, *product, *port, column, deidentified),
         ColumnRef::Input { product, input, column } => {
             let p = &mesh.products[product.0 as usize];
             RefEntry {
@@ -142,17 +145,8 @@ fn column_entry_of(target: &dyn crate::target::Target, c: &crate::resolve::Colum
 }
 
 fn column_entry<'a>(mesh: &'a Mesh, c: &'a ColumnLineage) -> ColumnLineageEntry<'a> {
-    let p = &mesh.products[c.product.0 as usize];
-    let port = &p.outputs[c.port];
     ColumnLineageEntry {
-        column: RefEntry {
-            product: &p.id,
-            port: Some(&port.name),
-            version: Some(port.version),
-            input: None,
-            column: &c.column,
-            deidentified: false,
-        },
+        column: port_ref(mesh, c.product, c.port, &c.column, false),
         sources: c.sources.iter().map(|s| ref_entry(mesh, &s.column, s.deidentified)).collect(),
         filters: c.filters.iter().map(|f| ref_entry(mesh, f, false)).collect(),
     }
