@@ -20,6 +20,11 @@ read (an input's read view in ddl.sql, a view port in jobs/) is materialized
 by evaluating its emitted query on those rows; then every query of every
 file under bigquery/*/checks/ runs as emitted (only the table paths are
 rewritten, see below) and its one row is compared with the expectation.
+Then every gate (bigquery/*/gates/...: `ASSERT NOT EXISTS (q) AS '...';`)
+runs as its query q, which must return exactly the names of the checks of
+severity `error` in the matching checks file that the fixture expects to
+find violations; a checks file has a gate if and only if it has an error
+check.
 
 Asserted per check: one row of (check_name STRING, severity STRING,
 failures INT64, examples ARRAY<STRING>); check_name and severity as in the
@@ -198,6 +203,23 @@ def parse_check_file(path: str) -> list[dict]:
         checks.append({"name": header.group(1), "severity": header.group(2), "about": header.group(3),
                        "sql": st.strip(), "line": line})
     return checks
+
+
+GATE = re.compile(r"^ASSERT NOT EXISTS \((.*)\) AS '(?:[^'\\]|\\.)*';\s*\Z", re.S | re.M)
+
+
+def gate_problems(build: Build) -> list[str]:
+    """A gate for every checks file with an error check, and for no other."""
+    bad = []
+    for f in sorted(set(build.files) | set(build.gates)):
+        errors = any(c["severity"] == "error" for c in build.files.get(f, []))
+        if f not in build.files:
+            bad.append(f"{f.replace('/checks/', '/gates/', 1)}: a gate without a checks file")
+        elif errors and f not in build.gates:
+            bad.append(f"{f}: has checks of severity error but no gate")
+        elif not errors and f in build.gates:
+            bad.append(f"{f}: has no check of severity error but a gate")
+    return bad
 
 
 # ------------------------------------------------------------------ values
@@ -444,6 +466,14 @@ class Build:
             self.files[rel] = parse_check_file(f)
         if not self.files:
             broken(f"no check files under {bq}/*/checks/")
+        # The gates, by the checks file they gate: the query inside ASSERT NOT EXISTS.
+        self.gates: dict[str, str] = {}
+        for f in sorted(glob.glob(os.path.join(bq, "*", "gates", "**", "*.sql"), recursive=True)):
+            rel = os.path.relpath(f, bq).replace(os.sep, "/")
+            m = GATE.search(open(f, encoding="utf-8").read())
+            if not m:
+                broken(f"{f}: not one `ASSERT NOT EXISTS (...) AS '...';` statement")
+            self.gates[rel.replace("/gates/", "/checks/", 1)] = m.group(1)
 
     def rewrite(self, sql: str) -> str:
         """`p`.`d`.`t` -> `p.d.t` for every known table (contents attach only to root tables)."""
@@ -499,7 +529,8 @@ def load_fixture(path: str) -> dict:
 
 def run_fixture(fx: dict, name: str, build: Build, ex: Executor, needed: dict[str, set], order: list[str],
                 now: dt.datetime, verbose: bool):
-    """-> ({(file, check): result dict}, [problems with the data or the build])."""
+    """-> ({(file, check): result dict}, [problems with the data or the build],
+    how many gates fail)."""
     tables = {}
     unknown = sorted(set(fx["tables"]) - set(build.base))
     if unknown:
@@ -564,6 +595,7 @@ def run_fixture(fx: dict, name: str, build: Build, ex: Executor, needed: dict[st
             print(f"  {name}: view {v}: {len(rows)} row(s)")
     cid = ex.register(tables)
     results = {}
+    gates_failing = 0
     try:
         for f, checks in build.files.items():
             for c in checks:
@@ -577,9 +609,25 @@ def run_fixture(fx: dict, name: str, build: Build, ex: Executor, needed: dict[st
                     "<" + ex.T.TypeKind.Name(t.array_type.element_type.type_kind) + ">" if t.HasField("array_type") else ""))
                     for n, t in cols],
                     "rows": [[ex.dec(x, t) for x, (_, t) in zip(r, cols)] for r in rows], "check": c}
+        for f, query in build.gates.items():
+            where = f"{f.replace('/checks/', '/gates/', 1)}: {name}"
+            try:
+                cols, rows = ex.run(build.rewrite(query), catalog_id=cid)
+            except ex.ServerError as e:
+                problems.append(f"{where}: the gate's query fails: {ex.clean(e)}")
+                continue
+            got = sorted(ex.dec(r[0], cols[0][1]) for r in rows)
+            want = []
+            for c in build.files.get(f, []):
+                v = (fx["expect"].get(f) or {}).get(c["name"])
+                if c["severity"] == "error" and v is not None and expectation(v)[0] > 0:
+                    want.append(c["name"])
+            if got != sorted(want):
+                problems.append(f"{where}: the gate finds failing checks {got}, the fixture expects {sorted(want)}")
+            gates_failing += bool(got)
     finally:
         ex.unregister(cid)
-    return results, problems
+    return results, problems, gates_failing
 
 
 # ------------------------------------------------------------------ comparing
@@ -739,12 +787,12 @@ def main() -> int:
         for c in checks:
             needed[(f, c["name"])] = base_tables_read(ex.table_names(c["sql"]), build, reads)
     n_checks = sum(len(c) for c in build.files.values())
-    failed, runs, issues = [], [], []
+    failed, runs, issues = gate_problems(build), [], []
     for path in fixtures:
         name = os.path.basename(path)
         fx = load_fixture(path)
         try:
-            results, problems = run_fixture(fx, name, build, ex, needed, order, now, a.verbose)
+            results, problems, gates_failing = run_fixture(fx, name, build, ex, needed, order, now, a.verbose)
         except FixtureError as e:
             failed.append(f"{name}: {e}")
             continue
@@ -768,7 +816,7 @@ def main() -> int:
                       + (f"  -- {why}" if why else "") + (f"  e.g. {ex1[:100]}" if ex1 else ""))
         broken_checks = {k for k in results if any(b.startswith(f"{k[0]}: {k[1]}: {name}:") for b in bad)}
         print(f"{name}: {len(results)} checks run, {len(results) - len(broken_checks)} as expected, "
-              f"{firing} finding violations; {len(bad)} problem(s)")
+              f"{firing} finding violations, {gates_failing} of {len(build.gates)} gates failing; {len(bad)} problem(s)")
         failed.extend(bad)
     for b in failed:
         print(f"FAIL {b}")
@@ -784,7 +832,8 @@ def main() -> int:
         print(f"pinned to behaviour believed wrong ({len(issues)}; see the fixtures' \"issue\" fields):")
         for i in sorted(set(issues)):
             print(f"  ISSUE {i}")
-    print(f"{n_checks} checks in {len(build.files)} files x {len(fixtures)} fixtures; {ex.queries} queries; "
+    print(f"{n_checks} checks in {len(build.files)} files and {len(build.gates)} gates x {len(fixtures)} fixtures; "
+          f"{ex.queries} queries; "
           f"ZetaSQL start {ex.start_s:.1f} s (module cache: {ex.zqcache.status['event']}); "
           f"total {time.time() - t0:.1f} s: {'FAILED' if failed else 'ok'}")
     return EXIT_FAIL if failed else EXIT_OK

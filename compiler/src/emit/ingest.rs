@@ -212,16 +212,17 @@ pub fn input_checks(
             ));
         }
         Ingest::Feed { event_id, .. } => {
-            let name = "replayed_events";
-            out.push(quality::CheckQuery {
-                name: name.into(),
-                severity: Severity::Warn.name(),
-                about: format!(
-                    "copies of an event ({}) beyond the first, which the view leaves out",
-                    event_id.join(", ")
-                ),
-                sql: quality::duplicates(target, storage, name, Severity::Warn, event_id, &columns),
-            });
+            let about =
+                format!("copies of an event ({}) beyond the first, which the view leaves out", event_id.join(", "));
+            out.push(quality::duplicates(
+                target,
+                storage,
+                "replayed_events",
+                Severity::Warn,
+                event_id,
+                &columns,
+                about,
+            ));
         }
         _ => {}
     }

@@ -174,7 +174,8 @@ impl EmitProduct<'_> {
 
 /// The checks file (`checks/<stem>.sql`) and the gate (`gates/<stem>.sql`)
 /// of a port or an input, through the target's `checks` and `gate`
-/// templates; nothing where there are no checks.
+/// templates; nothing where there are no checks, and no gate where no
+/// check is an error.
 pub fn check_artifacts(
     env: &minijinja::Environment,
     target: &dyn Target,
@@ -190,17 +191,17 @@ pub fn check_artifacts(
     let render = |name: &str, ctx: minijinja::Value| -> Result<String, String> {
         env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| format!("template {name}: {e}"))
     };
-    let gate = quality::gate(target, subject, checks);
-    Ok(vec![
-        Artifact {
-            path: format!("{dir}/checks/{stem}.sql"),
-            contents: render("checks", minijinja::context! { product_file, subject, checks })?,
-        },
-        Artifact {
+    let mut out = vec![Artifact {
+        path: format!("{dir}/checks/{stem}.sql"),
+        contents: render("checks", minijinja::context! { product_file, subject, checks })?,
+    }];
+    if let Some(gate) = quality::gate(target, subject, checks) {
+        out.push(Artifact {
             path: format!("{dir}/gates/{stem}.sql"),
             contents: render("gate", minijinja::context! { product_file, subject, gate })?,
-        },
-    ])
+        });
+    }
+    Ok(out)
 }
 
 /// The physical table of a product's own (non-product) input.

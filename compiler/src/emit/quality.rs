@@ -24,6 +24,36 @@ pub struct CheckQuery {
     pub severity: &'static str,
     pub about: String,
     pub sql: String,
+    /// The same check without its examples and severity (`check_name`,
+    /// `failures`; no `;`): what a gate needs, and cheaper to run.
+    #[serde(skip)]
+    pub counted: String,
+}
+
+impl CheckQuery {
+    /// A check that reports `failures` and `examples` (SQL expressions)
+    /// computed over `from` (its FROM clause and what follows).
+    fn new(
+        d: &Dialect,
+        name: &str,
+        severity: Severity,
+        about: String,
+        failures: &str,
+        examples: &str,
+        from: &str,
+    ) -> Self {
+        let label = d.lit(name);
+        CheckQuery {
+            name: name.to_string(),
+            severity: severity.name(),
+            about,
+            sql: format!(
+                "SELECT {label} AS check_name, {} AS severity,\n  {failures} AS failures,\n  {examples} AS examples\n{from};",
+                d.lit(severity.name())
+            ),
+            counted: format!("SELECT {label} AS check_name, {failures} AS failures\n{from}"),
+        }
+    }
 }
 
 /// What a contract's checks run against.
@@ -154,20 +184,19 @@ impl Dialect<'_> {
     }
 }
 
-/// The head of every check query.
-fn head(d: &Dialect, name: &str, severity: Severity) -> String {
-    format!("SELECT {} AS check_name, {} AS severity,", d.lit(name), d.lit(severity.name()))
-}
-
 /// A check of the rows that meet `condition`.
-fn rows_where(d: &Dialect, s: &Subject, name: &str, severity: Severity, condition: &str, show: &[&str]) -> String {
+fn rows_where(
+    d: &Dialect,
+    s: &Subject,
+    name: &str,
+    severity: Severity,
+    condition: &str,
+    show: &[&str],
+    about: String,
+) -> CheckQuery {
     let fields = example_fields(d, s, show);
-    format!(
-        "{}\n  COUNT(*) AS failures,\n  {} AS examples\nFROM {}\nWHERE {condition};",
-        head(d, name, severity),
-        d.examples(&fields),
-        s.table
-    )
+    let from = format!("FROM {}\nWHERE {condition}", s.table);
+    CheckQuery::new(d, name, severity, about, "COUNT(*)", &d.examples(&fields), &from)
 }
 
 /// A check of the rows of `s.table` that meet `condition`.
@@ -180,13 +209,7 @@ pub fn rows_check(
     show: &[&str],
     about: &str,
 ) -> CheckQuery {
-    let d = Dialect { target };
-    CheckQuery {
-        name: name.to_string(),
-        severity: severity.name(),
-        about: about.to_string(),
-        sql: rows_where(&d, s, name, severity, condition, show),
-    }
+    rows_where(&Dialect { target }, s, name, severity, condition, show, about.to_string())
 }
 
 /// The columns an example shows: the unique key (to find the row) and the
@@ -225,7 +248,8 @@ pub fn duplicates(
     severity: Severity,
     columns: &[String],
     types: &[(String, Type)],
-) -> String {
+    about: String,
+) -> CheckQuery {
     let d = Dialect { target };
     let list = columns.iter().map(|c| d.q(c)).collect::<Vec<_>>().join(", ");
     let mut fields: Vec<(String, String, Type)> = columns
@@ -236,14 +260,13 @@ pub fn duplicates(
         })
         .collect();
     fields.push(("copies".into(), d.q("_dpc_copies"), Type::Int64));
-    format!(
-        "{}\n  COALESCE(SUM({copies} - 1), 0) AS failures,\n  {} AS examples\nFROM (\n  SELECT {list}, COUNT(*) AS {copies}\n  FROM {table}\n  WHERE {known}\n  GROUP BY {list}\n  HAVING COUNT(*) > 1\n) AS duplicates;",
-        head(&d, name, severity),
-        d.examples(&fields),
-        copies = d.q("_dpc_copies"),
-        // NULL keys are no duplicates of each other (as in a UNIQUE constraint).
-        known = columns.iter().map(|c| format!("{} IS NOT NULL", d.q(c))).collect::<Vec<_>>().join(" AND "),
-    )
+    let copies = d.q("_dpc_copies");
+    // NULL keys are no duplicates of each other (as in a UNIQUE constraint).
+    let known = columns.iter().map(|c| format!("{} IS NOT NULL", d.q(c))).collect::<Vec<_>>().join(" AND ");
+    let from = format!(
+        "FROM (\n  SELECT {list}, COUNT(*) AS {copies}\n  FROM {table}\n  WHERE {known}\n  GROUP BY {list}\n  HAVING COUNT(*) > 1\n) AS duplicates"
+    );
+    CheckQuery::new(&d, name, severity, about, &format!("COALESCE(SUM({copies} - 1), 0)"), &d.examples(&fields), &from)
 }
 
 /// Every check of a contract, in a stable order: column rules in column
@@ -252,37 +275,34 @@ pub fn duplicates(
 pub fn checks(target: &dyn Target, s: &Subject, assertion: Assertion) -> Vec<CheckQuery> {
     let d = Dialect { target };
     let mut out = vec![];
-    let mut push = |name: String, severity: Severity, about: String, sql: String| {
-        out.push(CheckQuery { name, severity: severity.name(), about, sql });
-    };
     for c in s.declared {
         let col = d.q(&c.name);
         if c.required {
             let name = format!("{}_not_null", c.name);
-            let sql = rows_where(&d, s, &name, Severity::Error, &format!("{col} IS NULL"), &[]);
-            push(name, Severity::Error, format!("`{}` is required", c.name), sql);
+            let about = format!("`{}` is required", c.name);
+            out.push(rows_where(&d, s, &name, Severity::Error, &format!("{col} IS NULL"), &[], about));
         }
         if let Some(rule) = &c.accepted_values {
             let values: Vec<String> = rule.value.iter().map(|v| d.accepted(v)).collect();
             let name = format!("{}_accepted_values", c.name);
-            let sql =
-                rows_where(&d, s, &name, rule.severity, &format!("{col} NOT IN ({})", values.join(", ")), &[&c.name]);
-            push(name, rule.severity, format!("`{}` is one of the accepted values", c.name), sql);
+            let about = format!("`{}` is one of the accepted values", c.name);
+            let condition = format!("{col} NOT IN ({})", values.join(", "));
+            out.push(rows_where(&d, s, &name, rule.severity, &condition, &[&c.name], about));
         }
         for (rule, key, op) in [(&c.min, "min", "<"), (&c.max, "max", ">")] {
             if let Some(rule) = rule {
                 let bound = d.bound(&rule.value, &c.ty);
                 let name = format!("{}_{key}", c.name);
-                let sql = rows_where(&d, s, &name, rule.severity, &format!("{col} {op} {bound}"), &[&c.name]);
                 let about =
                     format!("`{}` is {} {}", c.name, if key == "min" { "at least" } else { "at most" }, rule.value);
-                push(name, rule.severity, about, sql);
+                out.push(rows_where(&d, s, &name, rule.severity, &format!("{col} {op} {bound}"), &[&c.name], about));
             }
         }
         if c.unique {
             let name = format!("{}_unique", c.name);
-            let sql = duplicates(target, s.table, &name, Severity::Error, std::slice::from_ref(&c.name), s.columns);
-            push(name, Severity::Error, format!("`{}` is unique", c.name), sql);
+            let about = format!("`{}` is unique", c.name);
+            let columns = std::slice::from_ref(&c.name);
+            out.push(duplicates(target, s.table, &name, Severity::Error, columns, s.columns, about));
         }
     }
     // A one-column key already checked as a `unique` column needs no second check.
@@ -290,8 +310,8 @@ pub fn checks(target: &dyn Target, s: &Subject, assertion: Assertion) -> Vec<Che
         s.unique_key.len() == 1 && s.declared.iter().any(|c| c.unique && c.name.eq_ignore_ascii_case(&s.unique_key[0]));
     if !s.unique_key.is_empty() && !key_checked {
         let name = format!("unique_key_{}", s.unique_key.join("_"));
-        let sql = duplicates(target, s.table, &name, Severity::Error, s.unique_key, s.columns);
-        push(name, Severity::Error, format!("the unique key ({}) has no duplicates", s.unique_key.join(", ")), sql);
+        let about = format!("the unique key ({}) has no duplicates", s.unique_key.join(", "));
+        out.push(duplicates(target, s.table, &name, Severity::Error, s.unique_key, s.columns, about));
     }
     if let Some(f) = s.freshness {
         if let Some(column) = &f.column {
@@ -302,13 +322,11 @@ pub fn checks(target: &dyn Target, s: &Subject, assertion: Assertion) -> Vec<Che
                 .map_or(Type::Timestamp, |(_, t)| t.clone());
             let latest = format!("MAX({})", d.q(column));
             let since = d.fresh_since(f.seconds, &ty);
-            let sql = format!(
-                "{}\n  CASE WHEN {latest} IS NULL OR {latest} < {since} THEN 1 ELSE 0 END AS failures,\n  {} AS examples\nFROM {};",
-                head(&d, "freshness", f.severity),
-                d.single(&[("latest".into(), latest.clone(), ty.clone())]),
-                s.freshness_table.unwrap_or(s.table),
-            );
-            push("freshness".into(), f.severity, format!("the newest `{column}` is at most {} old", f.text), sql);
+            let failures = format!("CASE WHEN {latest} IS NULL OR {latest} < {since} THEN 1 ELSE 0 END");
+            let examples = d.single(&[("latest".into(), latest.clone(), ty.clone())]);
+            let from = format!("FROM {}", s.freshness_table.unwrap_or(s.table));
+            let about = format!("the newest `{column}` is at most {} old", f.text);
+            out.push(CheckQuery::new(&d, "freshness", f.severity, about, &failures, &examples, &from));
         }
     }
     for (index, check) in s.checks.iter().enumerate() {
@@ -321,7 +339,7 @@ pub fn checks(target: &dyn Target, s: &Subject, assertion: Assertion) -> Vec<Che
             },
             TableRule::Query(_) => format!("the query of `{}` returns no rows", check.name),
         });
-        let sql = match &check.rule {
+        let (failures, examples, from) = match &check.rule {
             TableRule::RowCount { min, max } => {
                 let mut out_of_bounds = vec![];
                 if let Some(lo) = min {
@@ -331,11 +349,10 @@ pub fn checks(target: &dyn Target, s: &Subject, assertion: Assertion) -> Vec<Che
                     out_of_bounds.push(format!("COUNT(*) > {hi}"));
                 }
                 let condition = if out_of_bounds.is_empty() { "FALSE".to_string() } else { out_of_bounds.join(" OR ") };
-                format!(
-                    "{}\n  CASE WHEN {condition} THEN 1 ELSE 0 END AS failures,\n  {} AS examples\nFROM {};",
-                    head(&d, &check.name, check.severity),
+                (
+                    format!("CASE WHEN {condition} THEN 1 ELSE 0 END"),
                     d.single(&[("row_count".into(), "COUNT(*)".into(), Type::Int64)]),
-                    s.table
+                    format!("FROM {}", s.table),
                 )
             }
             TableRule::Query(_) => {
@@ -344,37 +361,34 @@ pub fn checks(target: &dyn Target, s: &Subject, assertion: Assertion) -> Vec<Che
                 };
                 let fields: Vec<(String, String, Type)> =
                     columns.iter().map(|(n, t)| (n.clone(), format!("violations.{}", d.q(n)), t.clone())).collect();
-                format!(
-                    "{}\n  COUNT(*) AS failures,\n  {} AS examples\nFROM (\n{query}\n) AS violations;",
-                    head(&d, &check.name, check.severity),
-                    d.examples(&fields)
-                )
+                ("COUNT(*)".to_string(), d.examples(&fields), format!("FROM (\n{query}\n) AS violations"))
             }
         };
-        push(check.name.clone(), check.severity, about, sql);
+        out.push(CheckQuery::new(&d, &check.name, check.severity, about, &failures, &examples, &from));
     }
     out
 }
 
-/// The gate of a set of checks: one statement that runs every check and
-/// fails when an `error` check finds violations, so that a scheduler stops
-/// before publishing. BigQuery has ASSERT; Athena has none, so its gate
-/// casts the names of the failed checks to an integer, which stops the
-/// query with those names in the error message.
-pub fn gate(target: &dyn Target, subject: &str, checks: &[CheckQuery]) -> String {
+/// The gate of a set of checks: one statement that runs the checks of
+/// severity `error` (counting failures only: the examples are the checks
+/// file's) and fails when one finds violations, so that a scheduler stops
+/// before publishing; `None` when no check is an error. BigQuery has
+/// ASSERT; Athena has none, so its gate casts the names of the failed
+/// checks to an integer, which stops the query with those names in the
+/// error message.
+pub fn gate(target: &dyn Target, subject: &str, checks: &[CheckQuery]) -> Option<String> {
     let d = Dialect { target };
     let branches: Vec<String> = checks
         .iter()
-        .map(|c| {
-            let sql = c.sql.trim_end().trim_end_matches(';');
-            let body = sql.lines().map(|l| format!("      {l}")).collect::<Vec<_>>().join("\n");
-            format!("    SELECT check_name, severity, failures FROM (\n{body}\n    ) AS {}", d.q(&c.name))
-        })
+        .filter(|c| c.severity == Severity::Error.name())
+        .map(|c| c.counted.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n"))
         .collect();
+    if branches.is_empty() {
+        return None;
+    }
     let all = branches.join("\n    UNION ALL\n");
-    let failing =
-        format!("  SELECT check_name\n  FROM (\n{all}\n  ) AS checks\n  WHERE severity = 'error' AND failures > 0");
-    if d.bigquery() {
+    let failing = format!("  SELECT check_name\n  FROM (\n{all}\n  ) AS checks\n  WHERE failures > 0");
+    Some(if d.bigquery() {
         format!(
             "ASSERT NOT EXISTS (\n{failing}\n) AS {};",
             d.lit(&format!("dpc: a quality check of {subject} failed; its checks file has the counts and examples"))
@@ -384,5 +398,48 @@ pub fn gate(target: &dyn Target, subject: &str, checks: &[CheckQuery]) -> String
             "SELECT CASE WHEN COUNT(*) > 0\n  THEN CAST(concat({}, array_join(array_agg(check_name), ', ')) AS integer)\n  ELSE 0 END AS failed\nFROM (\n{failing}\n) AS failed_checks;",
             d.lit(&format!("dpc: quality checks of {subject} failed: "))
         )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(target: &dyn Target, name: &str, severity: Severity) -> CheckQuery {
+        let columns = [("id".to_string(), Type::Int64)];
+        let s = Subject {
+            table: "t",
+            columns: &columns,
+            declared: &[],
+            unique_key: &[],
+            freshness: None,
+            freshness_table: None,
+            checks: &[],
+        };
+        rows_check(target, &s, name, severity, "id IS NULL", &[], "about")
+    }
+
+    #[test]
+    fn a_gate_counts_the_error_checks_and_leaves_out_warnings_and_examples() {
+        for target in [crate::target::bigquery::BigQuery::get() as &dyn Target, crate::target::athena::Athena::get()] {
+            let checks = [check(target, "loud", Severity::Error), check(target, "quiet", Severity::Warn)];
+            assert!(checks.iter().all(|c| c.sql.contains("AS examples")));
+            let gate = gate(target, "port p", &checks).expect("an error check makes a gate");
+            assert!(
+                gate.contains("'loud' AS check_name, COUNT(*) AS failures\n    FROM t\n    WHERE id IS NULL"),
+                "{gate}"
+            );
+            assert!(
+                !gate.contains("quiet") && !gate.contains("AS examples") && !gate.contains("AS severity"),
+                "{gate}"
+            );
+        }
+    }
+
+    #[test]
+    fn warnings_alone_make_no_gate() {
+        let target = crate::target::bigquery::BigQuery::get();
+        assert_eq!(gate(target, "port p", &[check(target, "quiet", Severity::Warn)]), None);
+        assert_eq!(gate(target, "port p", &[]), None);
     }
 }
