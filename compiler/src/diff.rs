@@ -12,9 +12,11 @@ use crate::load::TargetKind;
 use crate::resolve::Mesh;
 use crate::target::Target;
 use crate::types::Assign;
+use serde::Deserialize;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,58 +42,195 @@ pub struct Change {
 
 type PortKey = (String, String, u64);
 
-/// What the diff needs of one side: its ports and who reads what.
-struct Side {
+/// What the diff reads of a `manifest.json`: its ports, who reads and pins
+/// them, and its column lineage as text. Parsed straight from the text
+/// into these maps, skipping everything else (a 10,000-product manifest is
+/// 200 MB, most of it lineage that would take gigabytes as a JSON value).
+pub struct Manifest {
+    /// Every port version, as its manifest entry.
     ports: BTreeMap<PortKey, Value>,
+    /// Product id → target name (`bigquery` when a manifest has none).
+    targets: HashMap<String, String>,
     /// (port version, column) → consumers that read it (values or filters).
     reads: BTreeMap<(PortKey, String), BTreeSet<String>>,
     /// port version → consumers that pin it.
     pins: BTreeMap<PortKey, BTreeSet<String>>,
-    /// (port version, column) → (sources, filters) as text.
-    lineage: BTreeMap<(PortKey, String), (Vec<String>, Vec<String>)>,
+    /// (port version, column) → fingerprints of its (sources, filters).
+    lineage: HashMap<(PortKey, String), (u64, u64)>,
+}
+
+/// The parts of a manifest the diff reads (serde skips the rest).
+#[derive(Deserialize)]
+struct ManifestView<'a> {
+    #[serde(borrow, default)]
+    products: Vec<ProductView<'a>>,
+    #[serde(default)]
+    lineage: LineageView,
+}
+
+#[derive(Deserialize)]
+struct ProductView<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow, default)]
+    target: Option<Cow<'a, str>>,
+    #[serde(default)]
+    outputs: Vec<Value>,
+    #[serde(borrow, default)]
+    inputs: Vec<InputView<'a>>,
+}
+
+#[derive(Deserialize)]
+struct InputView<'a> {
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    product: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    port: Option<Cow<'a, str>>,
+    #[serde(default)]
+    version: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+struct LineageView {
+    #[serde(default, deserialize_with = "column_facts")]
+    columns: Vec<ColumnFacts>,
+}
+
+/// One lineage column reduced, as it is read, to what the diff compares:
+/// a mesh has hundreds of thousands of them.
+struct ColumnFacts {
+    product: String,
+    port: String,
+    column: String,
+    /// Fingerprints of its sources and of its filters (sorted, as text).
+    sources: u64,
+    filters: u64,
+    /// The port columns it reads: (product, port, version if given, column).
+    reads: Vec<(String, String, Option<u64>, String)>,
+}
+
+fn column_facts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ColumnFacts>, D::Error> {
+    struct Facts;
+    impl<'de> serde::de::Visitor<'de> for Facts {
+        type Value = Vec<ColumnFacts>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an array of lineage columns")
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+            while let Some(c) = seq.next_element::<ColumnView>()? {
+                let reads = c
+                    .sources
+                    .iter()
+                    .chain(&c.filters)
+                    .filter_map(|r| {
+                        let port = r.port.as_deref()?;
+                        Some((r.product.to_string(), port.to_string(), r.version, r.column.to_string()))
+                    })
+                    .collect();
+                out.push(ColumnFacts {
+                    product: c.column.product.into_owned(),
+                    port: c.column.port.as_deref().unwrap_or_default().to_string(),
+                    column: c.column.column.into_owned(),
+                    sources: fingerprint(&c.sources),
+                    filters: fingerprint(&c.filters),
+                    reads,
+                });
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_seq(Facts)
+}
+
+/// A fingerprint of a set of column references, independent of their
+/// order and of port versions: equal sets, equal fingerprints (and
+/// different sets collide with odds of 1 in 2^64).
+fn fingerprint(refs: &[RefView]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut texts: Vec<String> = refs
+        .iter()
+        .map(|r| format!("{}.{}.{}", r.product, r.port.as_deref().or(r.input.as_deref()).unwrap_or_default(), r.column))
+        .collect();
+    texts.sort();
+    // DefaultHasher::new() has fixed keys: the same on every run.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    texts.hash(&mut h);
+    h.finish()
+}
+
+#[derive(Deserialize)]
+struct ColumnView<'a> {
+    #[serde(borrow)]
+    column: RefView<'a>,
+    #[serde(borrow, default)]
+    sources: Vec<RefView<'a>>,
+    #[serde(borrow, default)]
+    filters: Vec<RefView<'a>>,
+}
+
+/// A column of a port (`port`, `version`) or of a product's own input (`input`).
+#[derive(Deserialize)]
+struct RefView<'a> {
+    #[serde(borrow, default)]
+    product: Cow<'a, str>,
+    #[serde(borrow, default)]
+    port: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    input: Option<Cow<'a, str>>,
+    #[serde(default)]
+    version: Option<u64>,
+    #[serde(borrow, default)]
+    column: Cow<'a, str>,
 }
 
 fn s(v: &Value) -> String {
     v.as_str().unwrap_or_default().to_string()
 }
 
-fn side(manifest: &Value) -> Side {
-    let mut ports = BTreeMap::new();
-    let mut pins: BTreeMap<PortKey, BTreeSet<String>> = BTreeMap::new();
-    for p in manifest["products"].as_array().into_iter().flatten() {
-        for o in p["outputs"].as_array().into_iter().flatten() {
-            ports.insert((s(&p["id"]), s(&o["name"]), o["version"].as_u64().unwrap_or(0)), o.clone());
-        }
-        for i in p["inputs"].as_array().into_iter().flatten().filter(|i| i["kind"] == "product") {
-            let key = (s(&i["product"]), s(&i["port"]), i["version"].as_u64().unwrap_or(0));
-            pins.entry(key).or_default().insert(s(&p["id"]));
-        }
-    }
-    let mut reads: BTreeMap<(PortKey, String), BTreeSet<String>> = BTreeMap::new();
-    let mut lineage = BTreeMap::new();
-    let text = |r: &Value| format!("{}.{}.{}", s(&r["product"]), s(&r["port"]).max(s(&r["input"])), s(&r["column"]));
-    let version_of = |product: &str, port: &str| -> u64 {
-        ports.keys().find(|(p, o, _)| p == product && o == port).map_or(0, |k| k.2)
-    };
-    for c in manifest["lineage"]["columns"].as_array().into_iter().flatten() {
-        let consumer = s(&c["column"]["product"]);
-        for r in c["sources"].as_array().into_iter().flatten().chain(c["filters"].as_array().into_iter().flatten()) {
-            if r["port"].is_string() {
-                let version = r["version"].as_u64().unwrap_or_else(|| version_of(&s(&r["product"]), &s(&r["port"])));
-                let column = s(&r["column"]).split('.').next().unwrap_or_default().to_ascii_lowercase();
-                reads.entry(((s(&r["product"]), s(&r["port"]), version), column)).or_default().insert(consumer.clone());
+impl Manifest {
+    pub fn parse(text: &str) -> Result<Manifest, String> {
+        let view: ManifestView = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let mut ports = BTreeMap::new();
+        let mut targets = HashMap::new();
+        let mut pins: BTreeMap<PortKey, BTreeSet<String>> = BTreeMap::new();
+        for p in view.products {
+            for o in p.outputs {
+                ports.insert((p.id.to_string(), s(&o["name"]), o["version"].as_u64().unwrap_or(0)), o);
             }
+            for i in p.inputs.iter().filter(|i| i.kind.as_deref().is_none_or(|k| k == "product")) {
+                let (Some(product), Some(port)) = (&i.product, &i.port) else { continue };
+                let key = (product.to_string(), port.to_string(), i.version.unwrap_or(0));
+                pins.entry(key).or_default().insert(p.id.to_string());
+            }
+            // A manifest from before targets were recorded is BigQuery's.
+            targets.insert(p.id.to_string(), p.target.as_deref().unwrap_or("bigquery").to_string());
         }
-        let own =
-            (s(&c["column"]["product"]), s(&c["column"]["port"]), version_of(&consumer, &s(&c["column"]["port"])));
-        let list = |k: &str| -> Vec<String> {
-            let mut v: Vec<String> = c[k].as_array().into_iter().flatten().map(text).collect();
-            v.sort();
-            v
-        };
-        lineage.insert((own, s(&c["column"]["column"]).to_ascii_lowercase()), (list("sources"), list("filters")));
+        // The lowest version of each port (keys are sorted): what a lineage
+        // reference without a version (older manifests) or a column's own
+        // port means.
+        let mut versions: HashMap<(&str, &str), u64> = HashMap::new();
+        for (p, o, v) in ports.keys() {
+            versions.entry((p.as_str(), o.as_str())).or_insert(*v);
+        }
+        let version_of = |product: &str, port: &str| versions.get(&(product, port)).copied().unwrap_or(0);
+        let mut reads: BTreeMap<(PortKey, String), BTreeSet<String>> = BTreeMap::new();
+        let mut lineage = HashMap::new();
+        for c in view.lineage.columns {
+            for (product, port, version, column) in c.reads {
+                let version = version.unwrap_or_else(|| version_of(&product, &port));
+                let column = column.split('.').next().unwrap_or_default().to_ascii_lowercase();
+                reads.entry(((product, port, version), column)).or_default().insert(c.product.clone());
+            }
+            let own = (c.product.clone(), c.port.clone(), version_of(&c.product, &c.port));
+            lineage.insert((own, c.column.to_ascii_lowercase()), (c.sources, c.filters));
+        }
+        Ok(Manifest { ports, targets, reads, pins, lineage })
     }
-    Side { ports, reads, pins, lineage }
 }
 
 fn columns(port: &Value) -> Vec<&Value> {
@@ -103,17 +242,10 @@ fn labels(col: &Value) -> BTreeSet<String> {
 }
 
 /// Every change from `base` to `head`; `today` (YYYY-MM-DD) decides sunsets.
-pub fn diff_manifests(base: &Value, head: &Value, today: &str) -> Vec<Change> {
-    let (b, h) = (side(base), side(head));
+pub fn diff_manifests(b: &Manifest, h: &Manifest, today: &str) -> Vec<Change> {
     // Which types widen safely is the product's target's business.
     let target_of = |product: &str| -> &'static dyn Target {
-        let name = head["products"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|p| p["id"].as_str() == Some(product))
-            .and_then(|p| p["target"].as_str());
-        // A manifest from before targets were recorded is BigQuery's.
+        let name = h.targets.get(product).map(String::as_str);
         crate::target::all()
             .into_iter()
             .find(|t| Some(t.kind().name()) == name)
@@ -198,8 +330,8 @@ pub fn diff_manifests(base: &Value, head: &Value, today: &str) -> Vec<Change> {
             if c["description"] != n["description"] {
                 push(key, Some(&name), Impact::Compatible, "description changed".into(), vec![]);
             }
-            let lin = |side: &Side| side.lineage.get(&(key.clone(), name.to_ascii_lowercase())).cloned();
-            if let (Some((os, of)), Some((ns, nf))) = (lin(&b), lin(&h)) {
+            let lin = |side: &Manifest| side.lineage.get(&(key.clone(), name.to_ascii_lowercase())).copied();
+            if let (Some((os, of)), Some((ns, nf))) = (lin(b), lin(h)) {
                 rows_changed |= of != nf;
                 if os != ns {
                     push(
@@ -387,15 +519,16 @@ pub enum Step {
 
 /// The migrations of every table port version whose changes are all
 /// compatible: `(product, port key entry, version) → steps`, in order.
-pub fn migrations(base: &Value, head: &Value, changes: &[Change]) -> Vec<(String, String, u64, Vec<Step>)> {
-    let (b, h) = (side(base), side(head));
+pub fn migrations(b: &Manifest, h: &Manifest, changes: &[Change]) -> Vec<(String, String, u64, Vec<Step>)> {
+    let breaking: BTreeSet<(&str, &str, u64)> = changes
+        .iter()
+        .filter(|c| c.impact == Impact::Breaking)
+        .map(|c| (c.product.as_str(), c.port.as_str(), c.version))
+        .collect();
     let mut out = vec![];
     for (key, new) in &h.ports {
         let Some(old) = b.ports.get(key) else { continue };
-        let breaking = changes
-            .iter()
-            .any(|c| c.impact == Impact::Breaking && (&c.product, &c.port, c.version) == (&key.0, &key.1, key.2));
-        if breaking || new["materialization"] == "view" {
+        if breaking.contains(&(key.0.as_str(), key.1.as_str(), key.2)) || new["materialization"] == "view" {
             continue;
         }
         let (oc, nc) = (columns(old), columns(new));
@@ -424,4 +557,59 @@ pub fn migrations(base: &Value, head: &Value, changes: &[Change]) -> Vec<(String
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A manifest as an older dpc wrote it: no targets, no input kinds, no
+    /// versions in lineage references; and fields the diff does not read.
+    const OLD: &str = r#"{
+      "mesh": "m", "unknown": [1, 2],
+      "products": [
+        {"id": "a.up", "outputs": [{"name": "o", "version": 1, "columns": [{"name": "x", "type": "INT64"}]},
+                                    {"name": "o", "version": 2, "columns": []}]},
+        {"id": "b.down", "inputs": [{"name": "o", "product": "a.up", "port": "o", "version": 1, "columns": []}],
+         "outputs": [{"name": "d", "version": 1, "columns": [{"name": "y", "type": "INT64"}]}]}
+      ],
+      "lineage": {"products": [{"from": "a.up", "to": "b.down"}], "columns": [
+        {"column": {"product": "b.down", "port": "d", "column": "y"},
+         "sources": [{"product": "a.up", "port": "o", "column": "x"}],
+         "filters": [{"product": "a.up", "port": "o", "column": "x"}, {"product": "b.down", "input": "o", "column": "x"}]}
+      ]}
+    }"#;
+
+    #[test]
+    fn reads_an_older_manifest_and_resolves_unversioned_references_to_the_first_version() {
+        let m = Manifest::parse(OLD).unwrap();
+        assert_eq!(m.targets["a.up"], "bigquery");
+        let up: PortKey = ("a.up".into(), "o".into(), 1);
+        assert_eq!(m.reads[&(up.clone(), "x".into())], BTreeSet::from(["b.down".to_string()]));
+        assert_eq!(m.pins[&up], BTreeSet::from(["b.down".to_string()]));
+        assert!(m.lineage.contains_key(&(("b.down".into(), "d".into(), 1), "y".into())));
+        assert_eq!(m.ports.len(), 3);
+    }
+
+    #[test]
+    fn a_fingerprint_ignores_order_and_versions_but_not_columns() {
+        fn parse(text: &str) -> Vec<RefView<'_>> {
+            serde_json::from_str(text).unwrap()
+        }
+        let a = parse(
+            r#"[{"product": "p", "port": "o", "version": 1, "column": "x"}, {"product": "p", "input": "i", "column": "y"}]"#,
+        );
+        let b =
+            parse(r#"[{"product": "p", "input": "i", "column": "y"}, {"product": "p", "port": "o", "column": "x"}]"#);
+        let c =
+            parse(r#"[{"product": "p", "input": "i", "column": "y"}, {"product": "p", "port": "o", "column": "z"}]"#);
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+        assert_ne!(fingerprint(&a), fingerprint(&c));
+    }
+
+    #[test]
+    fn a_manifest_that_is_not_json_is_an_error() {
+        assert!(Manifest::parse("{\"products\": [").is_err());
+        assert!(Manifest::parse("{\"lineage\": {\"columns\": 3}}").is_err());
+    }
 }

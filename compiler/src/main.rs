@@ -1,6 +1,7 @@
 //! The `dpc` command line: the only place that prints or exits.
 
 use clap::{Parser, Subcommand, ValueEnum};
+use dpc::diff::Manifest;
 use dpc::emit::Artifact;
 use dpc::lineage::{render_graph, render_tree, Direction};
 use dpc::{codes, diagnostic, load, Compilation};
@@ -213,24 +214,49 @@ fn lineage(
 fn manifest_of(
     root: &Path,
     tree: load::SourceTree,
+    threads: usize,
     format: Format,
     what: &str,
-) -> Result<(Compilation, serde_json::Value), ExitCode> {
-    let c = dpc::compile(tree, true);
+) -> Result<(Compilation, Manifest), ExitCode> {
+    let sink = ManifestOnly::default();
+    let c = dpc::compile_into(tree, threads, &sink);
     if c.has_errors() {
         report(&c, format, root);
         eprintln!("error: {what} has errors; fix them before comparing");
         return Err(ExitCode::from(1));
     }
-    let text = c
-        .artifacts
-        .iter()
-        .flatten()
-        .find(|a| a.path == "manifest.json")
-        .map(|a| a.contents.clone())
-        .unwrap_or_default();
-    let value = serde_json::from_str(&text).map_err(|e| usage_error(&format!("manifest: {e}")))?;
-    Ok((c, value))
+    let text = sink.0.into_inner().unwrap_or_else(|e| e.into_inner());
+    let text = String::from_utf8(text).map_err(|e| usage_error(&format!("manifest: {e}")))?;
+    let manifest = Manifest::parse(&text).map_err(|e| usage_error(&format!("manifest: {e}")))?;
+    Ok((c, manifest))
+}
+
+/// A sink that keeps only the manifest (what `dpc diff` compares) and lets
+/// every other artifact go as soon as it is made.
+#[derive(Default)]
+struct ManifestOnly(std::sync::Mutex<Vec<u8>>);
+
+impl dpc::emit::Sink for ManifestOnly {
+    fn put(&self, _: Vec<Artifact>) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn open(&self, path: &str) -> Result<Box<dyn std::io::Write + '_>, String> {
+        Ok(if path == "manifest.json" { Box::new(Keep(&self.0)) } else { Box::new(std::io::sink()) })
+    }
+}
+
+struct Keep<'a>(&'a std::sync::Mutex<Vec<u8>>);
+
+impl std::io::Write for Keep<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, today: Option<String>) -> ExitCode {
@@ -238,11 +264,11 @@ fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, t
         Ok(t) => t,
         Err(code) => return code,
     };
-    let (head, head_manifest) = match manifest_of(&root, tree, args.format, "the mesh") {
+    let (head, head_manifest) = match manifest_of(&root, tree, args.threads, args.format, "the mesh") {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let base_manifest = match read_base(&root, base, base_manifest, args.format) {
+    let base_manifest = match read_base(&root, base, base_manifest, args.threads, args.format) {
         Ok(v) => v,
         Err(code) => return code,
     };
@@ -283,17 +309,18 @@ fn read_base(
     root: &Path,
     rev: Option<String>,
     file: Option<PathBuf>,
+    threads: usize,
     format: Format,
-) -> Result<serde_json::Value, ExitCode> {
+) -> Result<Manifest, ExitCode> {
     match (rev, file) {
-        (_, Some(file)) => match std::fs::read_to_string(&file).map(|t| serde_json::from_str(&t)) {
+        (_, Some(file)) => match std::fs::read_to_string(&file).map(|t| Manifest::parse(&t)) {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(usage_error(&format!("{} is not a manifest: {e}", file.display()))),
             Err(e) => Err(usage_error(&format!("cannot read {}: {e}", file.display()))),
         },
         (Some(rev), None) => {
             let tree = load::read_tree_at(root, &rev).map_err(|e| usage_error(&e.to_string()))?;
-            manifest_of(root, tree, format, &format!("the mesh at {rev}")).map(|(_, v)| v)
+            manifest_of(root, tree, threads, format, &format!("the mesh at {rev}")).map(|(_, v)| v)
         }
         (None, None) => Err(usage_error("name a base: --base REF or --base-manifest FILE")),
     }
@@ -301,9 +328,9 @@ fn read_base(
 
 /// Migration artifacts for the compatible changes from the base to the
 /// `head` manifest; the breaking ones become errors of the compilation.
-fn migrations(c: &mut Compilation, head: &str, base: &serde_json::Value) -> Result<Vec<Artifact>, String> {
+fn migrations(c: &mut Compilation, head: &str, base: &Manifest) -> Result<Vec<Artifact>, String> {
     let Some(mesh) = &c.mesh else { return Ok(vec![]) };
-    let head: serde_json::Value = serde_json::from_str(head).map_err(|e| e.to_string())?;
+    let head = Manifest::parse(head)?;
     let today = today_utc();
     let changes = dpc::diff::diff_manifests(base, &head, &today);
     let breaking: Vec<_> = dpc::diff::diagnose(&changes, mesh, &today).into_iter().filter(|d| d.is_error()).collect();
@@ -363,7 +390,7 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
     };
     let read = started.elapsed();
     let base = match base {
-        Some((rev, file)) => match read_base(&root, rev, file, args.format) {
+        Some((rev, file)) => match read_base(&root, rev, file, args.threads, args.format) {
             Ok(v) => Some(v),
             Err(code) => return code,
         },
