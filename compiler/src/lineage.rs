@@ -512,45 +512,63 @@ pub fn render_graph(trees: &[Node], direction: Direction, mermaid: bool) -> Stri
     names.dedup();
     let id = |n: &str| names.iter().position(|x| *x == n).unwrap_or(0);
     let edges: Vec<(usize, usize, bool)> = edges.iter().map(|(a, b, f)| (id(a), id(b), *f)).collect();
-    render_columns(None, "lineage", &names, &edges, mermaid)
+    let mut out = vec![];
+    // Writing to memory cannot fail, and the text is UTF-8.
+    let _ = render_columns(&mut out, None, "lineage", &names, &edges, mermaid);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A column graph as DOT or Mermaid. `names` are the nodes (a node's id is
 /// its index); `edges` go from a source to a column, `true` where the source
 /// only filters (dashed). `header` is a comment line to open with.
 pub fn render_columns(
+    out: &mut dyn std::io::Write,
     header: Option<&str>,
     graph: &str,
     names: &[&str],
     edges: &[(usize, usize, bool)],
     mermaid: bool,
-) -> String {
+) -> Result<(), String> {
     use std::fmt::Write;
-    // Writing to a String cannot fail: the results of `write!` are ignored.
-    let mut out = String::with_capacity(names.iter().map(|n| n.len() + 24).sum::<usize>() + edges.len() * 24);
+    // Lines go through a buffer written out a megabyte at a time: a large
+    // mesh's graph is tens of megabytes. Writing to a String cannot fail:
+    // the results of `write!` are ignored.
+    const CHUNK: usize = 1 << 20;
+    let mut buf = String::with_capacity(CHUNK + 4096);
+    let mut flush = |buf: &mut String, force: bool| -> Result<(), String> {
+        if force || buf.len() >= CHUNK {
+            out.write_all(buf.as_bytes()).map_err(|e| e.to_string())?;
+            buf.clear();
+        }
+        Ok(())
+    };
     if mermaid {
         if let Some(h) = header {
-            let _ = writeln!(out, "%% {h}");
+            let _ = writeln!(buf, "%% {h}");
         }
-        out.push_str("flowchart LR\n");
+        buf.push_str("flowchart LR\n");
         for (i, n) in names.iter().enumerate() {
-            let _ = writeln!(out, "  c{i}[\"{}\"]", n.replace('"', "#quot;"));
+            let _ = writeln!(buf, "  c{i}[\"{}\"]", n.replace('"', "#quot;"));
+            flush(&mut buf, false)?;
         }
         for (a, b, f) in edges {
-            let _ = writeln!(out, "  c{a} {} c{b}", if *f { "-.->" } else { "-->" });
+            let _ = writeln!(buf, "  c{a} {} c{b}", if *f { "-.->" } else { "-->" });
+            flush(&mut buf, false)?;
         }
     } else {
         if let Some(h) = header {
-            let _ = writeln!(out, "// {h}");
+            let _ = writeln!(buf, "// {h}");
         }
-        let _ = write!(out, "digraph {graph} {{\n  rankdir=LR;\n  node [shape=box];\n");
+        let _ = write!(buf, "digraph {graph} {{\n  rankdir=LR;\n  node [shape=box];\n");
         for (i, n) in names.iter().enumerate() {
-            let _ = writeln!(out, "  c{i} [label=\"{}\"];", n.replace('\\', "\\\\").replace('"', "\\\""));
+            let _ = writeln!(buf, "  c{i} [label=\"{}\"];", n.replace('\\', "\\\\").replace('"', "\\\""));
+            flush(&mut buf, false)?;
         }
         for (a, b, f) in edges {
-            let _ = writeln!(out, "  c{a} -> c{b}{};", if *f { " [style=dashed]" } else { "" });
+            let _ = writeln!(buf, "  c{a} -> c{b}{};", if *f { " [style=dashed]" } else { "" });
+            flush(&mut buf, false)?;
         }
-        out.push_str("}\n");
+        buf.push_str("}\n");
     }
-    out
+    flush(&mut buf, true)
 }

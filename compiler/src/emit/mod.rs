@@ -19,6 +19,7 @@ use crate::resolve::{InputSource, Mesh, Product};
 use crate::span::Sources;
 use crate::target::Target;
 use crate::types::Type;
+use std::io::Write;
 
 /// A target's compiled templates, kept for the process.
 pub type Templates = std::sync::OnceLock<Result<minijinja::Environment<'static>, String>>;
@@ -50,6 +51,13 @@ pub struct Artifact {
 /// Where [`emit_mesh`] hands each product's files as soon as they are made,
 /// so that a large mesh's artifacts are never all in memory at once (the
 /// writer's staging directory). An error stops the emit.
+/// Writes the text of one file in pieces.
+pub type WriteFile<'a> = dyn Fn(&mut dyn Write) -> Result<(), String> + 'a;
+
+/// Writes the file at a path with a [`WriteFile`]: into the sink, or into
+/// memory as an artifact to keep.
+pub type Streamed<'a> = dyn for<'w> Fn(&str, &'w WriteFile<'w>) -> Result<Vec<Artifact>, String> + Sync + 'a;
+
 pub trait Sink: Sync {
     fn put(&self, artifacts: Vec<Artifact>) -> Result<(), String>;
     /// A file to write in pieces (the manifest: hundreds of MB at mesh scale).
@@ -268,33 +276,41 @@ pub fn emit_mesh(
     }
     let files: std::collections::BTreeSet<&str> = paths.iter().map(String::as_str).collect();
     let has = |path: &str| files.contains(path);
+    // A large file is written in pieces: into the sink's file, or into
+    // memory to be kept.
+    let streamed =
+        |path: &str, write: &dyn Fn(&mut dyn Write) -> Result<(), String>| -> Result<Vec<Artifact>, String> {
+            match sink {
+                Some(sink) => {
+                    let mut out = sink.open(path)?;
+                    write(&mut out)?;
+                    out.flush().map_err(|e| e.to_string())?;
+                    Ok(vec![])
+                }
+                None => {
+                    let mut text = vec![];
+                    write(&mut text)?;
+                    let contents = String::from_utf8(text).map_err(|e| e.to_string())?;
+                    Ok(vec![Artifact { path: path.into(), contents }])
+                }
+            }
+        };
     // The mesh-wide files are independent of each other: build them together.
     let (dags_and_manifest, graphs) = rayon::join(
         || {
             let dags = keep(orchestrate::airflow_dags(mesh, &has))?;
-            let path = "manifest.json";
-            let manifest = match sink {
-                Some(sink) => {
-                    manifest::manifest(mesh, checked, lineage, sources, &has, &mut sink.open(path)?)?;
-                    vec![]
-                }
-                None => {
-                    let mut text = vec![];
-                    manifest::manifest(mesh, checked, lineage, sources, &has, &mut text)?;
-                    let contents = String::from_utf8(text).map_err(|e| e.to_string())?;
-                    vec![Artifact { path: path.into(), contents }]
-                }
-            };
+            let manifest =
+                streamed("manifest.json", &|out| manifest::manifest(mesh, checked, lineage, sources, &has, out))?;
             Ok::<_, String>([dags, manifest])
         },
         || {
-            let (dot, mermaid) = graph::columns(mesh, lineage);
-            keep(vec![
+            let columns = graph::columns(mesh, lineage, &streamed)?;
+            let mut graphs = keep(vec![
                 Artifact { path: "lineage.dot".into(), contents: lineage_dot(mesh) },
                 Artifact { path: "lineage.mmd".into(), contents: lineage_mermaid(mesh) },
-                Artifact { path: "lineage-columns.dot".into(), contents: dot },
-                Artifact { path: "lineage-columns.mmd".into(), contents: mermaid },
-            ])
+            ])?;
+            graphs.extend(columns);
+            Ok::<_, String>(graphs)
         },
     );
     artifacts.extend(dags_and_manifest?.into_iter().flatten().chain(graphs?));
