@@ -491,9 +491,11 @@ pub struct ColumnDef {
     #[serde(default)]
     pub unique: bool,
     pub description: Option<Spanned<String>>,
-    pub accepted_values: Option<Spanned<RuleDef<Vec<toml::Value>>>>,
-    pub min: Option<Spanned<RuleDef<toml::Value>>>,
-    pub max: Option<Spanned<RuleDef<toml::Value>>>,
+    // Rules are rare and large (a TOML value is 80 bytes): boxed, a column
+    // takes 160 bytes instead of 392, and a mesh has hundreds of thousands.
+    pub accepted_values: Option<Box<Spanned<RuleDef<Vec<toml::Value>>>>>,
+    pub min: Option<Box<Spanned<RuleDef<toml::Value>>>>,
+    pub max: Option<Box<Spanned<RuleDef<toml::Value>>>>,
     pub classification: Option<Spanned<OneOrMany>>,
 }
 
