@@ -240,68 +240,53 @@ pub fn emit_mesh(
             None => Ok(files),
         }
     };
-    // Products render in parallel; the order of the result is the mesh's.
-    // Each product gives the paths of its files, and the files kept.
-    type Emitted = Result<(Vec<String>, Vec<Artifact>), String>;
-    let per_product: Vec<Emitted> = mesh
-        .products
-        .par_iter()
-        .enumerate()
-        .map(|(pi, product)| {
-            let target = product.target();
-            let (inputs, input_columns) = input_tables(mesh, checked, product, target)?;
-            let id = crate::resolve::ProductId(pi as u32);
-            let ep = EmitProduct {
-                mesh,
-                product,
-                ports: &checked.ports[pi],
-                sources,
-                inputs,
-                input_columns,
-                lineage,
-                id,
-                input_assertions: &checked.input_assertions[pi],
-            };
-            let artifacts = target.emit_product(&ep)?;
-            let paths = artifacts.iter().map(|a| a.path.clone()).collect();
-            Ok((paths, keep(artifacts)?))
-        })
-        .collect();
-    let mut paths = vec![];
-    let mut artifacts = vec![];
-    for product in per_product {
-        let (p, a) = product?;
-        paths.extend(p);
-        artifacts.extend(a);
-    }
-    let files: std::collections::BTreeSet<&str> = paths.iter().map(String::as_str).collect();
-    let has = |path: &str| files.contains(path);
     // A large file is written in pieces: into the sink's file, or into
     // memory to be kept.
-    let streamed =
-        |path: &str, write: &dyn Fn(&mut dyn Write) -> Result<(), String>| -> Result<Vec<Artifact>, String> {
-            match sink {
-                Some(sink) => {
-                    let mut out = sink.open(path)?;
-                    write(&mut out)?;
-                    out.flush().map_err(|e| e.to_string())?;
-                    Ok(vec![])
-                }
-                None => {
-                    let mut text = vec![];
-                    write(&mut text)?;
-                    let contents = String::from_utf8(text).map_err(|e| e.to_string())?;
-                    Ok(vec![Artifact { path: path.into(), contents }])
-                }
+    let streamed = |path: &str, write: &WriteFile| -> Result<Vec<Artifact>, String> {
+        match sink {
+            Some(sink) => {
+                let mut out = sink.open(path)?;
+                write(&mut out)?;
+                out.flush().map_err(|e| e.to_string())?;
+                Ok(vec![])
             }
-        };
-    // The mesh-wide files are independent of each other: build them together.
-    let (dags_and_manifest, graphs) = rayon::join(
-        || {
-            let dags = keep(orchestrate::airflow_dags(mesh, &has))?;
-            let manifest =
-                streamed("manifest.json", &|out| manifest::manifest(mesh, checked, lineage, sources, &has, out))?;
-            Ok::<_, String>([dags, manifest])
+            None => {
+                let mut text = vec![];
+                write(&mut text)?;
+                let contents = String::from_utf8(text).map_err(|e| e.to_string())?;
+                Ok(vec![Artifact { path: path.into(), contents }])
+            }
+        }
+    };
+    // Products render in parallel; the order of the result is the mesh's.
+    // Each product gives the paths of its files, and the files kept. The
+    // lineage graphs need nothing of them: they are made alongside.
+    type Emitted = Result<(Vec<String>, Vec<Artifact>), String>;
+    let (per_product, graphs) = rayon::join(
+        || -> Vec<Emitted> {
+            mesh.products
+                .par_iter()
+                .enumerate()
+                .map(|(pi, product)| {
+                    let target = product.target();
+                    let (inputs, input_columns) = input_tables(mesh, checked, product, target)?;
+                    let id = crate::resolve::ProductId(pi as u32);
+                    let ep = EmitProduct {
+                        mesh,
+                        product,
+                        ports: &checked.ports[pi],
+                        sources,
+                        inputs,
+                        input_columns,
+                        lineage,
+                        id,
+                        input_assertions: &checked.input_assertions[pi],
+                    };
+                    let artifacts = target.emit_product(&ep)?;
+                    let paths = artifacts.iter().map(|a| a.path.clone()).collect();
+                    Ok((paths, keep(artifacts)?))
+                })
+                .collect()
         },
         || {
             let columns = graph::columns(mesh, lineage, &streamed)?;
@@ -313,7 +298,21 @@ pub fn emit_mesh(
             Ok::<_, String>(graphs)
         },
     );
-    artifacts.extend(dags_and_manifest?.into_iter().flatten().chain(graphs?));
+    let mut paths = vec![];
+    let mut artifacts = vec![];
+    for product in per_product {
+        let (p, a) = product?;
+        paths.extend(p);
+        artifacts.extend(a);
+    }
+    let files: std::collections::BTreeSet<&str> = paths.iter().map(String::as_str).collect();
+    let has = |path: &str| files.contains(path);
+    // The jobs (in the DAGs and the manifest) are made of the files that exist.
+    let (dags, manifest) = rayon::join(
+        || keep(orchestrate::airflow_dags(mesh, &has)),
+        || streamed("manifest.json", &|out| manifest::manifest(mesh, checked, lineage, sources, &has, out)),
+    );
+    artifacts.extend(dags?.into_iter().chain(manifest?).chain(graphs?));
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(artifacts)
 }
