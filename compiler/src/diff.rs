@@ -152,14 +152,14 @@ fn column_facts<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ColumnFact
 /// different sets collide with odds of 1 in 2^64).
 fn fingerprint(refs: &[RefView]) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut texts: Vec<String> = refs
+    let mut names: Vec<(&str, &str, &str)> = refs
         .iter()
-        .map(|r| format!("{}.{}.{}", r.product, r.port.as_deref().or(r.input.as_deref()).unwrap_or_default(), r.column))
+        .map(|r| (&*r.product, r.port.as_deref().or(r.input.as_deref()).unwrap_or_default(), &*r.column))
         .collect();
-    texts.sort();
+    names.sort_unstable();
     // DefaultHasher::new() has fixed keys: the same on every run.
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    texts.hash(&mut h);
+    names.hash(&mut h);
     h.finish()
 }
 

@@ -264,13 +264,25 @@ fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, t
         Ok(t) => t,
         Err(code) => return code,
     };
-    let (head, head_manifest) = match manifest_of(&root, tree, args.threads, args.format, "the mesh") {
-        Ok(x) => x,
-        Err(code) => return code,
+    // A deployed manifest is read while the mesh compiles; a base revision
+    // compiles after it (two compilations at once would double the memory).
+    let (head, base_manifest) = if base_manifest.is_some() {
+        std::thread::scope(|s| {
+            let base = s.spawn(|| read_base(&root, base, base_manifest, args.threads, args.format));
+            let head = manifest_of(&root, tree, args.threads, args.format, "the mesh");
+            (head, base.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        })
+    } else {
+        let head = manifest_of(&root, tree, args.threads, args.format, "the mesh");
+        let base = match &head {
+            Ok(_) => read_base(&root, base, base_manifest, args.threads, args.format),
+            Err(_) => Err(ExitCode::from(1)),
+        };
+        (head, base)
     };
-    let base_manifest = match read_base(&root, base, base_manifest, args.threads, args.format) {
-        Ok(v) => v,
-        Err(code) => return code,
+    let ((head, head_manifest), base_manifest) = match (head, base_manifest) {
+        (Ok(head), Ok(base)) => (head, base),
+        (Err(code), _) | (_, Err(code)) => return code,
     };
     let today = today.unwrap_or_else(today_utc);
     let changes = dpc::diff::diff_manifests(&base_manifest, &head_manifest, &today);
