@@ -54,7 +54,9 @@ pub struct ColumnLineage {
     pub port: usize,
     pub column: String,
     pub sources: Vec<Source>,
-    pub filters: Vec<ColumnRef>,
+    /// Shared with the port's other columns that have the same filters (most
+    /// of a port's columns: rows are filtered for all of them at once).
+    pub filters: Arc<[ColumnRef]>,
     /// The column's labels: declared where the port has a contract, else inferred.
     pub classification: Vec<String>,
 }
@@ -188,7 +190,7 @@ fn trace_product<'a>(mesh: &'a Mesh, checked: &'a CheckedMesh, pi: usize) -> (Ve
             InputSource::Unresolved => None,
         }
     };
-    let (mut out, mut spans) = (vec![], vec![]);
+    let (mut out, mut spans): (Vec<ColumnLineage>, _) = (vec![], vec![]);
     for (oi, c) in checked.ports[pi].iter().enumerate() {
         let (Some(schema), Some(cols)) = (&c.inferred, &c.lineage) else { continue };
         for (col, (lin, span)) in schema.iter().zip(cols) {
@@ -202,6 +204,10 @@ fn trace_product<'a>(mesh: &'a Mesh, checked: &'a CheckedMesh, pi: usize) -> (Ve
             let mut filters: Vec<ColumnRef> = lin.filters.iter().filter_map(&mut resolve).collect();
             filters.sort();
             filters.dedup();
+            let filters = match out.last() {
+                Some(last) if last.port == oi && *last.filters == *filters => last.filters.clone(),
+                _ => filters.into(),
+            };
             out.push(ColumnLineage {
                 product: pid,
                 port: oi,

@@ -19,7 +19,7 @@ fn graph(mesh: &Mesh, lineage: &MeshLineage) -> (Vec<String>, Vec<(usize, usize,
     let targets: Vec<ColumnRef> = lineage.columns.iter().map(port_ref).collect();
     let mut refs: Vec<&ColumnRef> = vec![];
     for (c, to) in lineage.columns.iter().zip(&targets) {
-        for r in std::iter::once(to).chain(c.sources.iter().map(|s| &s.column)).chain(&c.filters) {
+        for r in std::iter::once(to).chain(c.sources.iter().map(|s| &s.column)).chain(c.filters.iter()) {
             if !index.contains_key(r) {
                 index.insert(r, refs.len());
                 refs.push(r);
