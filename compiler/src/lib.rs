@@ -137,11 +137,11 @@ fn compile_here(tree: load::SourceTree, emit: Emit) -> Compilation {
             timings: clock.laps,
         };
     };
-    let checked = check::check_mesh(&mesh, &sources, &mut diags);
+    let mut checked = check::check_mesh(&mesh, &sources, &mut diags);
     // Parsing and checking run together, product by product: their wall
     // time is split by the thread time each took.
     clock.split("parse", "check", checked.parse_time, checked.check_time);
-    let traced = lineage::trace_mesh(&mesh, &checked, &mut diags);
+    let traced = lineage::trace_mesh(&mesh, &mut checked, &mut diags);
     diagnostic::sort(&mut diags, &sources);
     clock.lap("lineage");
     let sink = match emit {

@@ -8,7 +8,7 @@
 //! Reports a column that carries a label it does not declare, with the path
 //! the label took, and products above their classification ceiling.
 
-use crate::check::CheckedMesh;
+use crate::check::{CheckedMesh, CheckedPort};
 use crate::codes;
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::resolve::{Column, InputSource, Mesh, ProductId};
@@ -101,13 +101,15 @@ fn labels_of(columns: &[Column], name: &str) -> Vec<String> {
 /// keyed by lower-case column name. Most ports carry none: the map stays small.
 type PortLabels = BTreeMap<(ProductId, usize), BTreeMap<String, Vec<String>>>;
 
-pub fn trace_mesh(mesh: &Mesh, checked: &CheckedMesh, diags: &mut Vec<Diagnostic>) -> MeshLineage {
+pub fn trace_mesh(mesh: &Mesh, checked: &mut CheckedMesh, diags: &mut Vec<Diagnostic>) -> MeshLineage {
     check_labels(mesh, diags);
     // Where each column comes from needs only the product's own query:
-    // every product at once.
+    // every product at once. Each port's lineage from the checker is
+    // consumed here (what it gives is the mesh lineage), so that a mesh
+    // never holds both.
     let mut traced: Vec<(Vec<ColumnLineage>, Vec<Span>)> = {
         use rayon::prelude::*;
-        (0..mesh.products.len()).into_par_iter().map(|pi| trace_product(mesh, checked, pi)).collect()
+        checked.ports.par_iter_mut().enumerate().map(|(pi, ports)| trace_product(mesh, ports, pi)).collect()
     };
     // Labels flow downstream: in dependency order.
     let mut port_labels = PortLabels::new();
@@ -175,15 +177,18 @@ fn set_labels(port_labels: &mut PortLabels, product: ProductId, port: usize, col
 /// The sources and filters of every output column of one product, as mesh
 /// columns (classifications come later, in dependency order), with the span
 /// of the SELECT item that makes each.
-fn trace_product<'a>(mesh: &'a Mesh, checked: &'a CheckedMesh, pi: usize) -> (Vec<ColumnLineage>, Vec<Span>) {
+fn trace_product(mesh: &Mesh, ports: &mut [CheckedPort], pi: usize) -> (Vec<ColumnLineage>, Vec<Span>) {
     let product = &mesh.products[pi];
     let pid = ProductId(pi as u32);
     // A product's columns name the same few input columns over and over:
     // each name is allocated once and shared.
-    let mut names: HashMap<&str, Arc<str>> = HashMap::new();
-    let mut resolve = |o: &'a crate::types::Origin| -> Option<ColumnRef> {
+    let mut names: HashMap<String, Arc<str>> = HashMap::new();
+    let mut resolve = |o: &crate::types::Origin| -> Option<ColumnRef> {
         let source = product.inputs.get(o.input as usize)?.source;
-        let column = names.entry(o.column.as_str()).or_insert_with(|| Arc::from(o.column.as_str())).clone();
+        let column = match names.get(o.column.as_str()) {
+            Some(name) => name.clone(),
+            None => names.entry(o.column.to_string()).or_insert_with(|| Arc::from(o.column.as_str())).clone(),
+        };
         match source {
             InputSource::Port { product: up, port, .. } => Some(ColumnRef::Port { product: up, port, column }),
             InputSource::Own => Some(ColumnRef::Input { product: pid, input: o.input as usize, column }),
@@ -191,9 +196,10 @@ fn trace_product<'a>(mesh: &'a Mesh, checked: &'a CheckedMesh, pi: usize) -> (Ve
         }
     };
     let (mut out, mut spans): (Vec<ColumnLineage>, _) = (vec![], vec![]);
-    for (oi, c) in checked.ports[pi].iter().enumerate() {
-        let (Some(schema), Some(cols)) = (&c.inferred, &c.lineage) else { continue };
-        for (col, (lin, span)) in schema.iter().zip(cols) {
+    for (oi, c) in ports.iter_mut().enumerate() {
+        // Taken, not cloned: `Some` stays (empty), as a mark that it checked.
+        let (Some(schema), Some(cols)) = (&c.inferred, &mut c.lineage) else { continue };
+        for (col, (lin, span)) in schema.iter().zip(std::mem::take(cols)) {
             let mut sources: Vec<Source> = lin
                 .sources
                 .iter()
@@ -216,7 +222,7 @@ fn trace_product<'a>(mesh: &'a Mesh, checked: &'a CheckedMesh, pi: usize) -> (Ve
                 filters,
                 classification: vec![],
             });
-            spans.push(*span);
+            spans.push(span);
         }
     }
     (out, spans)
