@@ -7,6 +7,9 @@
 //!
 //! `dpc` runs as a separate process (the release binary of this crate), so
 //! its peak memory is its own; each figure is the best of three runs.
+//! `dpc build` writes into a new, empty directory each run (as on a fresh
+//! CI checkout); one more run replaces such an output (a rebuild), which
+//! adds removing the old files: the disk's business, shown apart.
 
 #[path = "meshgen/mod.rs"]
 mod meshgen;
@@ -38,6 +41,7 @@ fn main() {
     let dpc = PathBuf::from(env!("CARGO_BIN_EXE_dpc"));
     let base = std::env::temp_dir().join("dpc-bench");
     let mut rows = vec![];
+    let mut written = vec![];
     for &n in &sizes {
         let dir = base.join(format!("mesh-{n}"));
         let files = meshgen::mesh(&meshgen::Options { products: n, seed: 42 });
@@ -47,17 +51,28 @@ fn main() {
         let floor1 = best(|| parse_floor(&sql, 1));
         let floor_n = best(|| parse_floor(&sql, threads));
         let check = best_run(|| dpc_run(&dpc, &dir, &["check"]));
-        let out = base.join(format!("out-{n}"));
-        let build = best_run(|| dpc_run(&dpc, &dir, &["build", "--out", out.to_str().unwrap_or_default()]));
-        rows.push((n, bytes, floor1, floor_n, check, build));
+        let outs: Vec<PathBuf> = (0..=RUNS).map(|k| base.join(format!("out-{n}-{k}"))).collect();
+        // Leftovers of an earlier run (normally none: they go at the end).
+        outs.iter().chain([&base.join(format!("out-{n}"))]).for_each(|d| drop(std::fs::remove_dir_all(d)));
+        let mut fresh = outs.iter();
+        let build = best_run(|| {
+            let out = fresh.next().expect("a directory per run");
+            dpc_run(&dpc, &dir, &["build", "--out", out.to_str().unwrap_or_default()])
+        });
+        let rebuild = dpc_run(&dpc, &dir, &["build", "--out", outs[0].to_str().unwrap_or_default()]);
+        rows.push((n, bytes, floor1, floor_n, check, build, rebuild));
+        written.extend(outs);
     }
+    // Removed only now: removing files keeps a disk busy after the call returns.
+    written.iter().for_each(|d| drop(std::fs::remove_dir_all(d)));
     println!("\n## dpc at mesh scale ({threads} threads; best of {RUNS} runs)\n");
-    println!("| products | SQL | parse floor, 1 thread | parse floor, {threads} threads | dpc check | check / floor | dpc build | build / floor | peak memory (check / build) |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for (n, bytes, f1, fnn, check, build) in &rows {
+    println!("| products | SQL | parse floor, 1 thread | parse floor, {threads} threads | dpc check | check / floor | dpc build | build / floor | rebuild (of which write) | peak memory (check / build) |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (n, bytes, f1, fnn, check, build, rebuild) in &rows {
         let f1ms = f1.as_secs_f64() * 1000.0;
+        let write = rebuild.stages.iter().find(|(s, _)| s == "write").map_or(0.0, |(_, v)| *v);
         println!(
-            "| {n} | {:.1} MB | {} | {} | {} | {:.2}x | {} | {:.2}x | {:.0} / {:.0} MiB |",
+            "| {n} | {:.1} MB | {} | {} | {} | {:.2}x | {} | {:.2}x | {} ({}) | {:.0} / {:.0} MiB |",
             *bytes as f64 / 1e6,
             ms(f1.as_secs_f64() * 1000.0),
             ms(fnn.as_secs_f64() * 1000.0),
@@ -65,6 +80,8 @@ fn main() {
             check.total_ms / f1ms,
             ms(build.total_ms),
             build.total_ms / f1ms,
+            ms(rebuild.total_ms),
+            ms(write),
             check.peak_mib,
             build.peak_mib,
         );
@@ -93,11 +110,11 @@ fn ms(v: f64) -> String {
     }
 }
 
-type Row = (usize, usize, Duration, Duration, Run, Run);
+type Row = (usize, usize, Duration, Duration, Run, Run, Run);
 
 /// The budgets of the performance issue, checked on the largest mesh.
 fn budgets(rows: &[Row]) {
-    let Some((n, _, floor1, _, check, build)) = rows.iter().max_by_key(|r| r.0) else { return };
+    let Some((n, _, floor1, _, check, build, _)) = rows.iter().max_by_key(|r| r.0) else { return };
     let f1 = floor1.as_secs_f64() * 1000.0;
     println!("\nBudgets at {n} products:");
     let verdict = |ok: bool| if ok { "ok" } else { "OVER" };
@@ -108,7 +125,7 @@ fn budgets(rows: &[Row]) {
     println!("- dpc build within 2x of the floor: {b:.2}x {}", verdict(b <= 2.0));
     let peak = check.peak_mib.max(build.peak_mib);
     println!("- peak memory under 1 GiB: {peak:.0} MiB {}", verdict(peak < 1024.0));
-    if let Some((m, _, _, _, small, _)) = rows.iter().find(|r| r.0 * 10 == *n) {
+    if let Some((m, _, _, _, small, _, _)) = rows.iter().find(|r| r.0 * 10 == *n) {
         let growth = check.total_ms / small.total_ms;
         println!("- linear: check at {n} is {growth:.1}x check at {m} (at most 11x) {}", verdict(growth <= 11.0));
     }
