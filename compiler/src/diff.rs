@@ -43,8 +43,8 @@ pub struct Change {
 type PortKey = (String, String, u64);
 
 /// What the diff reads of a `manifest.json`: its ports, who reads and pins
-/// them, and its column lineage as text. Parsed straight from the text
-/// into these maps, skipping everything else (a 10,000-product manifest is
+/// them, and fingerprints of its column lineage. Parsed straight from the
+/// text into these maps, skipping everything else (a 10,000-product manifest is
 /// 200 MB, most of it lineage that would take gigabytes as a JSON value).
 pub struct Manifest {
     /// Every port version, as its manifest entry.

@@ -48,9 +48,6 @@ pub struct Artifact {
     pub contents: String,
 }
 
-/// Where [`emit_mesh`] hands each product's files as soon as they are made,
-/// so that a large mesh's artifacts are never all in memory at once (the
-/// writer's staging directory). An error stops the emit.
 /// Writes the text of one file in pieces.
 pub type WriteFile<'a> = dyn Fn(&mut dyn Write) -> Result<(), String> + 'a;
 
@@ -58,9 +55,13 @@ pub type WriteFile<'a> = dyn Fn(&mut dyn Write) -> Result<(), String> + 'a;
 /// memory as an artifact to keep.
 pub type Streamed<'a> = dyn for<'w> Fn(&str, &'w WriteFile<'w>) -> Result<Vec<Artifact>, String> + Sync + 'a;
 
+/// Where [`emit_mesh`] hands each product's files as soon as they are made,
+/// so that a large mesh's artifacts are never all in memory at once (the
+/// writer's staging directory). An error stops the emit.
 pub trait Sink: Sync {
     fn put(&self, artifacts: Vec<Artifact>) -> Result<(), String>;
-    /// A file to write in pieces (the manifest: hundreds of MB at mesh scale).
+    /// A file to write in pieces (the manifest, the column graphs: hundreds
+    /// of MB at mesh scale).
     fn open(&self, path: &str) -> Result<Box<dyn std::io::Write + '_>, String>;
 }
 
