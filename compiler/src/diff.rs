@@ -104,7 +104,7 @@ struct ColumnFacts {
     product: String,
     port: String,
     column: String,
-    /// Fingerprints of its sources and of its filters (sorted, as text).
+    /// Fingerprints of its sources and of its filters ([`fingerprint`]).
     sources: u64,
     filters: u64,
     /// The port columns it reads: (product, port, version if given, column).

@@ -349,8 +349,8 @@ pub fn manifest(
     push_array(out, 2, lineage.columns.len(), |i| {
         serde_json::to_string(&column_entry(mesh, &lineage.columns[i])).map_err(|e| e.to_string())
     })?;
-    put(out, "\n  }\n}\n")?;
-    out.flush().map_err(|e| e.to_string())
+    // The caller flushes (emit's `streamed`, like every file written in pieces).
+    put(out, "\n  }\n}\n")
 }
 
 #[cfg(test)]
