@@ -6,6 +6,20 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Code(pub &'static str);
 
+/// A code is written as its text and read back only as a code of the registry.
+impl serde::Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Code, D::Error> {
+        let text = <&str>::deserialize(deserializer)?;
+        lookup(text).map(|info| Code(info.code)).ok_or_else(|| serde::de::Error::custom(format!("unknown code {text}")))
+    }
+}
+
 pub struct CodeInfo {
     pub code: &'static str,
     pub title: &'static str,

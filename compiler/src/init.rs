@@ -63,6 +63,7 @@ ordered_on  = {{ type = "{date}", required = true }}
         "-- One row per order; the date of the order is the partition.\nSELECT\n  order_id,\n  customer_id,\n  amount,\n  {to_date} AS ordered_on\nFROM shop_orders\n"
     );
     vec![
+        (".gitignore".into(), "# What dpc writes: the build's output and the check cache.\n/target/\n".into()),
         ("dpc.toml".into(), dpc),
         ("products/sales/orders/product.toml".into(), product),
         ("products/sales/orders/orders.sql".into(), query),

@@ -19,6 +19,7 @@ pub mod target;
 pub mod types;
 pub mod write;
 
+pub use check::cache::CheckCache;
 use diagnostic::Diagnostic;
 use emit::Artifact;
 use span::Sources;
@@ -56,21 +57,32 @@ const STACK_SIZE: usize = 512 * 1024 * 1024;
 /// Runs every stage over the files of a mesh, on every core (threads with
 /// a large stack: deep SQL must give a diagnostic, never a stack overflow).
 pub fn compile(tree: load::SourceTree, emit_artifacts: bool) -> Compilation {
-    compile_with_threads(tree, emit_artifacts, 0)
+    compile_with_threads(tree, emit_artifacts, 0, None)
 }
 
-/// [`compile`] on `threads` threads (0: one per core). The output is the
-/// same whatever the number.
-pub fn compile_with_threads(tree: load::SourceTree, emit_artifacts: bool, threads: usize) -> Compilation {
+/// [`compile`] on `threads` threads (0: one per core), taking what it can
+/// from `cache` and keeping every product's result in it. The output is
+/// the same whatever the number of threads, with or without the cache.
+pub fn compile_with_threads(
+    tree: load::SourceTree,
+    emit_artifacts: bool,
+    threads: usize,
+    cache: Option<&CheckCache>,
+) -> Compilation {
     let emit = if emit_artifacts { Emit::InMemory } else { Emit::Nothing };
-    on_threads(threads, || compile_here(tree, emit))
+    on_threads(threads, || compile_here(tree, emit, cache))
 }
 
 /// [`compile_with_threads`] that hands each artifact to `sink` as soon as
 /// it is made (`dpc build`: straight to the staging directory) instead of
 /// keeping them. Nothing reaches the sink when the mesh has errors.
-pub fn compile_into(tree: load::SourceTree, threads: usize, sink: &dyn emit::Sink) -> Compilation {
-    on_threads(threads, || compile_here(tree, Emit::Into(sink)))
+pub fn compile_into(
+    tree: load::SourceTree,
+    threads: usize,
+    cache: Option<&CheckCache>,
+    sink: &dyn emit::Sink,
+) -> Compilation {
+    on_threads(threads, || compile_here(tree, Emit::Into(sink), cache))
 }
 
 /// What to do with the artifacts of a mesh without errors.
@@ -117,7 +129,7 @@ impl Stopwatch {
     }
 }
 
-fn compile_here(tree: load::SourceTree, emit: Emit) -> Compilation {
+fn compile_here(tree: load::SourceTree, emit: Emit, cache: Option<&CheckCache>) -> Compilation {
     let mut clock = Stopwatch::new();
     let (sources, raw, mut diags) = load::load_mesh(tree);
     clock.lap("load");
@@ -137,7 +149,7 @@ fn compile_here(tree: load::SourceTree, emit: Emit) -> Compilation {
             timings: clock.laps,
         };
     };
-    let mut checked = check::check_mesh(&mesh, &sources, &mut diags);
+    let mut checked = check::check_mesh(&mesh, &sources, cache, &mut diags);
     // Parsing and checking run together, product by product: their wall
     // time is split by the thread time each took.
     clock.split("parse", "check", checked.parse_time, checked.check_time);

@@ -19,7 +19,7 @@ pub const PRODUCT_FILE: &str = "product.toml";
 // ------------------------------------------------------------------ the disk
 
 /// The files of a mesh, read into memory, keyed by mesh-relative path.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SourceTree {
     pub files: BTreeMap<String, String>,
     /// Files that are not UTF-8 (held above with replacement characters),

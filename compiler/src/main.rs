@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use dpc::diff::Manifest;
 use dpc::emit::Artifact;
 use dpc::lineage::{render_graph, render_tree, Direction};
-use dpc::{codes, diagnostic, load, Compilation};
+use dpc::{codes, diagnostic, load, CheckCache, Compilation};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -54,6 +54,9 @@ struct MeshArgs {
     /// Threads to check on (default: one per core); the output is the same for any number.
     #[arg(long, value_name = "N", default_value_t = 0)]
     threads: usize,
+    /// Check every product again: neither read nor write the check cache (target/dpc-cache).
+    #[arg(long)]
+    no_cache: bool,
 }
 
 #[derive(Subcommand)]
@@ -163,6 +166,25 @@ fn usage_error(message: &str) -> ExitCode {
 
 /// The mesh root (from `-C` or the current directory up) and its files.
 fn read_mesh(path: &Option<PathBuf>) -> Result<(PathBuf, load::SourceTree), ExitCode> {
+    let root = mesh_root(path)?;
+    let tree = load::read_tree(&root).map_err(|e| usage_error(&e.to_string()))?;
+    Ok((root, tree))
+}
+
+/// [`read_mesh`], and its check cache read meanwhile.
+fn read_mesh_and_cache(args: &MeshArgs) -> Result<(PathBuf, load::SourceTree, Option<CacheFile>), ExitCode> {
+    let root = mesh_root(&args.path)?;
+    let (tree, cache) = std::thread::scope(|s| {
+        let cache = s.spawn(|| CacheFile::open(&root, args));
+        let tree = load::read_tree(&root).map_err(|e| usage_error(&e.to_string()));
+        (tree, cache.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    });
+    Ok((root, tree?, cache))
+}
+
+/// The mesh root: the nearest directory with a dpc.toml, from `path` (or
+/// the current directory) up.
+fn mesh_root(path: &Option<PathBuf>) -> Result<PathBuf, ExitCode> {
     let start = match path {
         Some(p) => p.clone(),
         None => std::env::current_dir().map_err(|e| usage_error(&format!("cannot read the current directory: {e}")))?,
@@ -173,8 +195,7 @@ fn read_mesh(path: &Option<PathBuf>) -> Result<(PathBuf, load::SourceTree), Exit
             start.display()
         )));
     };
-    let tree = load::read_tree(&root).map_err(|e| usage_error(&e.to_string()))?;
-    Ok((root, tree))
+    Ok(root)
 }
 
 fn lineage(
@@ -214,12 +235,13 @@ fn lineage(
 fn manifest_of(
     root: &Path,
     tree: load::SourceTree,
-    threads: usize,
-    format: Format,
+    args: &MeshArgs,
+    cache: Option<&CheckCache>,
     what: &str,
 ) -> Result<(Compilation, Manifest), ExitCode> {
+    let (threads, format) = (args.threads, args.format);
     let sink = ManifestOnly::default();
-    let c = dpc::compile_into(tree, threads, &sink);
+    let c = dpc::compile_into(tree, threads, cache, &sink);
     if c.has_errors() {
         report(&c, format, root);
         eprintln!("error: {what} has errors; fix them before comparing");
@@ -260,26 +282,32 @@ impl std::io::Write for Keep<'_> {
 }
 
 fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, today: Option<String>) -> ExitCode {
-    let (root, tree) = match read_mesh(&args.path) {
+    // The base at a revision is mostly the same products as the head: the
+    // cache serves both.
+    let (root, tree, cache) = match read_mesh_and_cache(args) {
         Ok(t) => t,
         Err(code) => return code,
     };
+    let cache_ref = cache.as_ref().map(|c| &c.cache);
     // A deployed manifest is read while the mesh compiles; a base revision
     // compiles after it (two compilations at once would double the memory).
     let (head, base_manifest) = if base_manifest.is_some() {
         std::thread::scope(|s| {
-            let base = s.spawn(|| read_base(&root, base, base_manifest, args.threads, args.format));
-            let head = manifest_of(&root, tree, args.threads, args.format, "the mesh");
+            let base = s.spawn(|| read_base(&root, base, base_manifest, args, None));
+            let head = manifest_of(&root, tree, args, cache_ref, "the mesh");
             (head, base.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         })
     } else {
-        let head = manifest_of(&root, tree, args.threads, args.format, "the mesh");
+        let head = manifest_of(&root, tree, args, cache_ref, "the mesh");
         let base = match &head {
-            Ok(_) => read_base(&root, base, base_manifest, args.threads, args.format),
+            Ok(_) => read_base(&root, base, base_manifest, args, cache_ref),
             Err(_) => Err(ExitCode::from(1)),
         };
         (head, base)
     };
+    if let Some(cache) = cache {
+        cache.save();
+    }
     let ((head, head_manifest), base_manifest) = match (head, base_manifest) {
         (Ok(head), Ok(base)) => (head, base),
         (Err(code), _) | (_, Err(code)) => return code,
@@ -321,8 +349,8 @@ fn read_base(
     root: &Path,
     rev: Option<String>,
     file: Option<PathBuf>,
-    threads: usize,
-    format: Format,
+    args: &MeshArgs,
+    cache: Option<&CheckCache>,
 ) -> Result<Manifest, ExitCode> {
     match (rev, file) {
         (_, Some(file)) => match std::fs::read_to_string(&file).map(|t| Manifest::parse(&t)) {
@@ -332,7 +360,7 @@ fn read_base(
         },
         (Some(rev), None) => {
             let tree = load::read_tree_at(root, &rev).map_err(|e| usage_error(&e.to_string()))?;
-            manifest_of(root, tree, threads, format, &format!("the mesh at {rev}")).map(|(_, v)| v)
+            manifest_of(root, tree, args, cache, &format!("the mesh at {rev}")).map(|(_, v)| v)
         }
         (None, None) => Err(usage_error("name a base: --base REF or --base-manifest FILE")),
     }
@@ -396,13 +424,14 @@ type Base = (Option<String>, Option<PathBuf>);
 
 fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -> ExitCode {
     let started = std::time::Instant::now();
-    let (root, tree) = match read_mesh(&args.path) {
+    let (root, tree, cache) = match read_mesh_and_cache(args) {
         Ok(t) => t,
         Err(code) => return code,
     };
     let read = started.elapsed();
+    let cache_ref = cache.as_ref().map(|c| &c.cache);
     let base = match base {
-        Some((rev, file)) => match read_base(&root, rev, file, args.threads, args.format) {
+        Some((rev, file)) => match read_base(&root, rev, file, args, cache_ref) {
             Ok(v) => Some(v),
             Err(code) => return code,
         },
@@ -413,10 +442,11 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
     let out = out.unwrap_or_else(|| root.join("target").join("dpc"));
     let staging = build.then(|| dpc::write::Staging::new(&out));
     let mut compilation = match &staging {
-        Some(staging) => dpc::compile_into(tree, args.threads, staging),
-        None => dpc::compile_with_threads(tree, false, args.threads),
+        Some(staging) => dpc::compile_into(tree, args.threads, cache_ref, staging),
+        None => dpc::compile_with_threads(tree, false, args.threads, cache_ref),
     };
     compilation.timings.insert(0, ("read", read));
+    let reuse = cache.as_ref().map(|c| c.cache.counts());
     if let Some(e) = staging.as_ref().and_then(|s| s.take_error()) {
         return usage_error(&format!("cannot write {}: {e}", out.display()));
     }
@@ -430,10 +460,16 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
             }
         }
     }
-    report(&compilation, args.format, &root);
+    // The cache is written while the diagnostics are.
+    std::thread::scope(|s| {
+        if let Some(cache) = cache {
+            s.spawn(|| cache.save());
+        }
+        report(&compilation, args.format, &root);
+    });
     if compilation.has_errors() {
         if args.timings {
-            print_timings(&compilation.timings, started.elapsed());
+            print_timings(&compilation.timings, started.elapsed(), reuse);
         }
         return ExitCode::from(1);
     }
@@ -450,18 +486,62 @@ fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -
         }
     }
     if args.timings {
-        print_timings(&compilation.timings, started.elapsed());
+        print_timings(&compilation.timings, started.elapsed(), reuse);
     }
     ExitCode::SUCCESS
 }
 
-/// `--timings`: one line per stage, the total and the peak memory, in a
-/// form scripts can read (`stage <name> <milliseconds>`).
-fn print_timings(timings: &[(&str, std::time::Duration)], total: std::time::Duration) {
+/// The check cache of a mesh, in `target/dpc-cache/` under its root (none
+/// with `--no-cache`). A cache is only a speed-up: one that cannot be read
+/// is empty, one that cannot be written is not.
+struct CacheFile {
+    path: PathBuf,
+    /// Which dpc wrote it: a rebuilt dpc checks everything again.
+    build: String,
+    cache: CheckCache,
+}
+
+impl CacheFile {
+    fn open(root: &Path, args: &MeshArgs) -> Option<CacheFile> {
+        if args.no_cache {
+            return None;
+        }
+        let path = root.join("target").join("dpc-cache").join("check");
+        let exe = std::env::current_exe().and_then(std::fs::metadata);
+        let stamp = exe.map(|m| (m.len(), m.modified().ok())).ok();
+        let build = format!("dpc {} {stamp:?}", env!("CARGO_PKG_VERSION"));
+        let cache = match std::fs::read(&path) {
+            Ok(bytes) => CheckCache::from_bytes(&bytes, &build),
+            Err(_) => CheckCache::empty(),
+        };
+        Some(CacheFile { path, build, cache })
+    }
+
+    /// Writes this run's entries, if they changed, whole or not at all
+    /// (another dpc may be reading the file).
+    fn save(self) {
+        let Some(dir) = self.path.parent().filter(|_| self.cache.changed()) else { return };
+        let partial = dir.join(format!(".check.tmp-{}", std::process::id()));
+        let written = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&partial, self.cache.to_bytes(&self.build)))
+            .and_then(|()| std::fs::rename(&partial, &self.path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+    }
+}
+
+/// `--timings`: one line per stage, the total, the products the check
+/// cache served, and the peak memory, in a form scripts can read (`stage
+/// <name> <milliseconds>`).
+fn print_timings(timings: &[(&str, std::time::Duration)], total: std::time::Duration, reuse: Option<(usize, usize)>) {
     for (stage, d) in timings {
         eprintln!("stage {stage:<8} {:>9.1} ms", d.as_secs_f64() * 1000.0);
     }
     eprintln!("stage {:<8} {:>9.1} ms", "total", total.as_secs_f64() * 1000.0);
+    if let Some((reused, checked)) = reuse {
+        eprintln!("cache: {reused} products reused, {checked} checked");
+    }
     if let Some(kib) = peak_memory_kib() {
         eprintln!("peak memory {:.1} MiB", kib as f64 / 1024.0);
     }

@@ -1,10 +1,12 @@
 //! SQL types, independent of how a target spells them. A target parses its
 //! own spelling into [`Type`] and prints [`Type`] back in its canonical form.
 
+use serde::{Deserialize, Serialize};
+
 /// A column or expression type. `Unknown` is the type of anything the
 /// checker could not type (an unknown function, an upstream error); it is
 /// compatible with everything so that one problem never cascades.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Type {
     Bool,
     /// Trino's `tinyint`, `smallint` and `integer` (BigQuery has only INT64).
@@ -44,7 +46,7 @@ pub enum Type {
     Unknown,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Field {
     pub name: Option<String>,
     pub ty: Type,
@@ -162,7 +164,7 @@ pub enum Assign {
 
 /// Where values come from: a column (or a STRUCT field path, `device.category`)
 /// of one of the product's inputs, by input index.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Origin {
     pub input: u32,
     pub column: String,

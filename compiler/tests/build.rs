@@ -140,6 +140,34 @@ fn init_scaffolds_a_mesh_that_checks_clean_and_builds() {
 }
 
 #[test]
+fn a_second_check_takes_the_products_from_the_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("m");
+    assert!(Command::new(env!("CARGO_BIN_EXE_dpc")).arg("init").arg(&dir).output().unwrap().status.success());
+    assert!(std::fs::read_to_string(dir.join(".gitignore")).unwrap().contains("/target/"));
+    let check = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_dpc"))
+            .args(["check", "--timings"])
+            .args(extra)
+            .arg("-C")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(check(&["--no-cache"]).lines().all(|l| !l.starts_with("cache:")));
+    assert!(!dir.join("target/dpc-cache").exists(), "--no-cache writes no cache");
+    assert!(check(&[]).contains("cache: 0 products reused, 1 checked"));
+    assert!(dir.join("target/dpc-cache/check").is_file());
+    assert!(check(&[]).contains("cache: 1 products reused, 0 checked"));
+    std::fs::write(dir.join("products/sales/orders/orders.sql"), "SELECT order_idd FROM shop_orders\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dpc")).args(["check", "-C"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "an edited query is checked again");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("order_idd"));
+}
+
+#[test]
 fn init_scaffolds_an_athena_mesh_that_checks_clean_and_builds() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("lake");
@@ -283,7 +311,7 @@ fn any_thread_count_gives_byte_identical_artifacts_and_diagnostics() {
     for mesh in ["examples/shop-bigquery", "examples/shop-athena", "golden-tests/conformance/tpch-bigquery"] {
         let run = |threads: usize| {
             let tree = dpc::load::read_tree(&root.join(mesh)).unwrap();
-            let c = dpc::compile_with_threads(tree, true, threads);
+            let c = dpc::compile_with_threads(tree, true, threads, None);
             let diagnostics = dpc::diagnostic::render_json(&c.diagnostics, &c.sources);
             (c.artifacts.expect("the mesh builds"), diagnostics)
         };

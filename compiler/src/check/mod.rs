@@ -7,6 +7,7 @@
 //! are checked in dependency order, since a port without a contract gets
 //! its schema from its query. Never reads a file.
 
+pub mod cache;
 pub mod catalog;
 mod contract;
 mod expr;
@@ -18,13 +19,15 @@ use crate::resolve::{InputSource, Mesh, ProductId};
 use crate::span::{Sources, Span};
 use crate::sql::SpanMap;
 use crate::types::{Lineage, Origin, Type, Typed};
+use cache::CheckCache;
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// One column of a port's schema.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
 pub struct SchemaColumn {
     pub name: String,
     pub ty: Type,
@@ -39,7 +42,7 @@ impl From<&crate::resolve::Column> for SchemaColumn {
 }
 
 /// The checked query of one port.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct CheckedPort {
     /// The port's schema: its contract where declared, else what the query gives.
     pub schema: Option<Vec<SchemaColumn>>,
@@ -57,7 +60,7 @@ pub struct CheckedPort {
 /// A checked port column's lineage: sorted, without duplicates and compact,
 /// for a mesh keeps hundreds of thousands of them (a set would keep a tree
 /// node each).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ColumnOrigins {
     pub sources: Box<[Origin]>,
     pub filters: Box<[Origin]>,
@@ -72,7 +75,7 @@ impl From<Lineage> for ColumnOrigins {
 /// The checked query of a custom quality check. Its relations name the
 /// product's inputs by index, and the port it checks as index
 /// `inputs.len()`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckedAssertion {
     pub relations: Vec<(Range<usize>, usize)>,
     pub columns: Vec<SchemaColumn>,
@@ -99,8 +102,15 @@ pub struct InputSchema {
 
 /// Parses and checks every product's queries. A product's queries are
 /// parsed where it is checked, so that no more than a few syntax trees
-/// are alive at a time (a mesh's trees would take gigabytes).
-pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -> CheckedMesh {
+/// are alive at a time (a mesh's trees would take gigabytes). With a
+/// `cache`, a product whose check would read what it read before takes
+/// that run's result instead, and every result is kept in it.
+pub fn check_mesh(
+    mesh: &Mesh,
+    sources: &Sources,
+    cache: Option<&CheckCache>,
+    diags: &mut Vec<Diagnostic>,
+) -> CheckedMesh {
     let mut ports: Vec<Vec<CheckedPort>> =
         mesh.products.iter().map(|p| p.outputs.iter().map(|_| CheckedPort::default()).collect()).collect();
     // Declared schemas are known before any query is checked.
@@ -111,7 +121,7 @@ pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -
     }
     // Every product runs as soon as the upstream ports it needs are known:
     // declared ones at once, inferred ones when their product is checked.
-    let results = schedule(mesh, sources, &ports);
+    let results = schedule(mesh, sources, cache, &ports);
     let mut visited = vec![false; mesh.products.len()];
     let mut input_assertions = vec![vec![]; mesh.products.len()];
     let (mut parse_time, mut check_time) = (Duration::ZERO, Duration::ZERO);
@@ -155,6 +165,7 @@ pub fn check_mesh(mesh: &Mesh, sources: &Sources, diags: &mut Vec<Diagnostic>) -
 struct Schedule<'m> {
     mesh: &'m Mesh,
     sources: &'m Sources,
+    cache: Option<(&'m CheckCache, cache::Key)>,
     /// Declared port schemas (the rest come from `results`).
     declared: &'m [Vec<CheckedPort>],
     results: Vec<OnceLock<ProductResult>>,
@@ -167,7 +178,12 @@ struct Schedule<'m> {
 /// Checks every product of the dependency order, in parallel: a product
 /// waits only for upstream products whose port it reads without a
 /// declared schema. Products outside the order (cycles) get no result.
-fn schedule(mesh: &Mesh, sources: &Sources, declared: &[Vec<CheckedPort>]) -> Vec<OnceLock<ProductResult>> {
+fn schedule(
+    mesh: &Mesh,
+    sources: &Sources,
+    cache: Option<&CheckCache>,
+    declared: &[Vec<CheckedPort>],
+) -> Vec<OnceLock<ProductResult>> {
     let n = mesh.products.len();
     let ordered: Vec<bool> = {
         let mut v = vec![false; n];
@@ -201,6 +217,7 @@ fn schedule(mesh: &Mesh, sources: &Sources, declared: &[Vec<CheckedPort>]) -> Ve
     let shared = Schedule {
         mesh,
         sources,
+        cache: cache.map(|c| (c, cache::mesh_settings(sources))),
         declared,
         results: (0..n).map(|_| OnceLock::new()).collect(),
         waiting: waiting.into_iter().map(AtomicUsize::new).collect(),
@@ -222,7 +239,28 @@ fn run<'s>(scope: &rayon::Scope<'s>, shared: &'s Schedule<'s>, pi: usize) {
             .clone()
             .or_else(|| shared.results[up].get().and_then(|r| r.0[port].inferred.clone()))
     };
-    let result = check_product(shared.mesh, pi, &schema, shared.sources);
+    let product = &shared.mesh.products[pi];
+    let inputs: Vec<Option<Vec<SchemaColumn>>> = product
+        .inputs
+        .iter()
+        .map(|input| match input.source {
+            InputSource::Own => Some(input.columns.iter().map(SchemaColumn::from).collect()),
+            InputSource::Port { product: up, port, .. } => schema(up.0 as usize, port),
+            InputSource::Unresolved => None,
+        })
+        .collect();
+    let result = match shared.cache {
+        Some((cache, settings)) => {
+            let files = cache::own_files(product);
+            let key = cache::key(&settings, product, &files, &inputs, shared.sources);
+            cache.get(&key, &files).unwrap_or_else(|| {
+                let result = check_product(shared.mesh, pi, inputs, shared.sources);
+                cache.put(key, &files, &result);
+                result
+            })
+        }
+        None => check_product(shared.mesh, pi, inputs, shared.sources),
+    };
     let _ = shared.results[pi].set(result);
     for &d in &shared.dependents[pi] {
         if shared.waiting[d].fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -249,12 +287,12 @@ fn syntax_errors(product: &crate::resolve::Product, sources: &Sources, diags: &m
 /// thread time spent parsing and checking.
 type ProductResult = (Vec<CheckedPort>, Vec<(usize, usize, CheckedAssertion)>, Vec<Diagnostic>, [Duration; 2]);
 
-/// Checks one product's queries against the schemas of its inputs, as far
-/// as they are known in `ports`; what it found for each of its ports.
+/// Checks one product's queries against the schemas of its inputs (None:
+/// unknown); what it found for each of its ports.
 fn check_product(
     mesh: &Mesh,
     pi: usize,
-    schema: &dyn Fn(usize, usize) -> Option<Vec<SchemaColumn>>,
+    input_schemas: Vec<Option<Vec<SchemaColumn>>>,
     sources: &Sources,
 ) -> ProductResult {
     let started = Instant::now();
@@ -266,12 +304,7 @@ fn check_product(
     // The schema of every input, or the reason the product cannot be checked.
     let mut inputs = vec![];
     let mut missing: Option<(Span, String)> = None;
-    for input in &product.inputs {
-        let columns = match input.source {
-            InputSource::Own => Some(input.columns.iter().map(SchemaColumn::from).collect()),
-            InputSource::Port { product: up, port, .. } => schema(up.0 as usize, port),
-            InputSource::Unresolved => None,
-        };
+    for (input, columns) in product.inputs.iter().zip(input_schemas) {
         match columns {
             Some(columns) => inputs.push(InputSchema { name: input.name.clone(), columns }),
             None => {
