@@ -49,6 +49,14 @@ fn a_run_from_the_cache_gives_what_a_fresh_run_gives() {
     assert!(reused_in_all > 100, "the cases check products ({reused_in_all} reused)");
 }
 
+/// `u`'s query before any change.
+const U_SQL: &str = "SELECT id, amount FROM src\n";
+
+/// The cache that checking `mesh(U_SQL)` leaves.
+fn filled_cache() -> Vec<u8> {
+    run_cached(&mesh(U_SQL), &[]).2
+}
+
 /// `u` publishes `amount` without a contract; `d` reads it through `u`'s port.
 fn mesh(u_sql: &str) -> SourceTree {
     let mut tree = SourceTree::default();
@@ -73,7 +81,7 @@ fn mesh(u_sql: &str) -> SourceTree {
 
 #[test]
 fn a_changed_upstream_schema_checks_its_consumers_again() {
-    let (_, _, bytes) = run_cached(&mesh("SELECT id, amount FROM src\n"), &[]);
+    let bytes = filled_cache();
     // `amount` becomes a STRING: `d` must see it and fail.
     let changed = mesh("SELECT id, CAST(amount AS STRING) AS amount FROM src\n");
     let (output, counts, _) = run_cached(&changed, &bytes);
@@ -84,7 +92,7 @@ fn a_changed_upstream_schema_checks_its_consumers_again() {
 
 #[test]
 fn a_change_that_keeps_the_schema_checks_only_its_own_product() {
-    let (_, _, bytes) = run_cached(&mesh("SELECT id, amount FROM src\n"), &[]);
+    let bytes = filled_cache();
     let commented = mesh("-- the amounts as exported\nSELECT id, amount FROM src\n");
     let (output, counts, _) = run_cached(&commented, &bytes);
     assert_eq!(counts, (1, 1), "d is taken from the cache, u is checked");
@@ -95,8 +103,8 @@ fn a_change_that_keeps_the_schema_checks_only_its_own_product() {
 fn a_new_product_moves_no_span_of_the_cached_ones() {
     // Files are numbered in path order: a product whose files come first
     // shifts every other file's number; cached spans must follow.
-    let (_, _, bytes) = run_cached(&mesh("SELECT id, amount FROM src\n"), &[]);
-    let mut grown = mesh("SELECT id, amount FROM src\n");
+    let bytes = filled_cache();
+    let mut grown = mesh(U_SQL);
     grown.files.insert(
         "products/a/first/product.toml".into(),
         "name = \"first\"\ndomain = \"a\"\nowner = \"o@x\"\n[inputs.u]\nproduct = \"s.u\"\nport = \"u\"\nversion = 1\n[outputs.first]\nversion = 1\nquery = \"first.sql\"\n".into(),
@@ -110,8 +118,8 @@ fn a_new_product_moves_no_span_of_the_cached_ones() {
 
 #[test]
 fn a_cache_of_another_build_or_unreadable_is_empty() {
-    let tree = mesh("SELECT id, amount FROM src\n");
-    let (_, _, bytes) = run_cached(&tree, &[]);
+    let tree = mesh(U_SQL);
+    let bytes = filled_cache();
     let other = CheckCache::from_bytes(&bytes, "another build");
     run(&tree, Some(&other));
     assert_eq!(other.counts(), (0, 2));

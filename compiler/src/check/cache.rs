@@ -15,7 +15,7 @@
 
 use super::{CheckedAssertion, CheckedPort, ProductResult, SchemaColumn};
 use crate::diagnostic::Diagnostic;
-use crate::resolve::{InputSource, Product, TableRule};
+use crate::resolve::{InputSource, Product};
 use crate::span::{FileId, Sources, Span};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -157,13 +157,8 @@ impl CheckCache {
 /// The files a product's check reads: its `product.toml`, then the query
 /// of each port and of each custom check, each once.
 pub(super) fn own_files(product: &Product) -> Vec<FileId> {
-    let checks = product.outputs.iter().flat_map(|o| &o.checks).chain(product.inputs.iter().flat_map(|i| &i.checks));
-    let queries = product.outputs.iter().filter_map(|o| o.query_file).chain(checks.filter_map(|c| match c.rule {
-        TableRule::Query(file) => file,
-        _ => None,
-    }));
     let mut files = vec![product.file];
-    for file in queries {
+    for file in super::query_files(product) {
         if !files.contains(&file) {
             files.push(file);
         }

@@ -271,16 +271,21 @@ fn run<'s>(scope: &rayon::Scope<'s>, shared: &'s Schedule<'s>, pi: usize) {
 
 /// Parses the queries of a product that is not checked, for their syntax errors.
 fn syntax_errors(product: &crate::resolve::Product, sources: &Sources, diags: &mut Vec<Diagnostic>) {
+    for file in query_files(product) {
+        if let Err(d) = crate::sql::parse_query(file, sources.get(file), product.target()) {
+            diags.push(d);
+        }
+    }
+}
+
+/// The query files of a product: each port's, then each custom check's.
+fn query_files(product: &crate::resolve::Product) -> impl Iterator<Item = crate::span::FileId> + '_ {
     let checks = product.outputs.iter().flat_map(|o| &o.checks).chain(product.inputs.iter().flat_map(|i| &i.checks));
     let assertions = checks.filter_map(|c| match c.rule {
         crate::resolve::TableRule::Query(file) => file,
         _ => None,
     });
-    for file in product.outputs.iter().filter_map(|o| o.query_file).chain(assertions) {
-        if let Err(d) = crate::sql::parse_query(file, sources.get(file), product.target()) {
-            diags.push(d);
-        }
-    }
+    product.outputs.iter().filter_map(|o| o.query_file).chain(assertions)
 }
 
 /// What checking one product gives: its ports, its diagnostics, and the
