@@ -49,6 +49,15 @@ fn a_run_from_the_cache_gives_what_a_fresh_run_gives() {
     assert!(reused_in_all > 100, "the cases check products ({reused_in_all} reused)");
 }
 
+/// Runs `tree` from the cache in `bytes`: it must check `checked` of its
+/// products again (`why`) and give what a fresh run gives.
+fn rerun(tree: &SourceTree, bytes: &[u8], checked: (usize, usize), why: &str) -> Output {
+    let (output, counts, _) = run_cached(tree, bytes);
+    assert_eq!(counts, checked, "{why}");
+    assert!(output == run(tree, None), "the same artifacts and diagnostics as a fresh run");
+    output
+}
+
 /// `u`'s query before any change.
 const U_SQL: &str = "SELECT id, amount FROM src\n";
 
@@ -84,19 +93,15 @@ fn a_changed_upstream_schema_checks_its_consumers_again() {
     let bytes = filled_cache();
     // `amount` becomes a STRING: `d` must see it and fail.
     let changed = mesh("SELECT id, CAST(amount AS STRING) AS amount FROM src\n");
-    let (output, counts, _) = run_cached(&changed, &bytes);
-    assert_eq!(counts, (0, 2), "both products are checked again");
+    let output = rerun(&changed, &bytes, (0, 2), "both products are checked again");
     assert!(output.1.contains("DPC03"), "d's query no longer checks:\n{}", output.1);
-    assert!(output == run(&changed, None));
 }
 
 #[test]
 fn a_change_that_keeps_the_schema_checks_only_its_own_product() {
     let bytes = filled_cache();
     let commented = mesh("-- the amounts as exported\nSELECT id, amount FROM src\n");
-    let (output, counts, _) = run_cached(&commented, &bytes);
-    assert_eq!(counts, (1, 1), "d is taken from the cache, u is checked");
-    assert!(output == run(&commented, None));
+    rerun(&commented, &bytes, (1, 1), "d is taken from the cache, u is checked");
 }
 
 #[test]
@@ -110,10 +115,8 @@ fn a_new_product_moves_no_span_of_the_cached_ones() {
         "name = \"first\"\ndomain = \"a\"\nowner = \"o@x\"\n[inputs.u]\nproduct = \"s.u\"\nport = \"u\"\nversion = 1\n[outputs.first]\nversion = 1\nquery = \"first.sql\"\n".into(),
     );
     grown.files.insert("products/a/first/first.sql".into(), "SELECT id FROM u WHERE amount > 0\n".into());
-    let (output, counts, _) = run_cached(&grown, &bytes);
-    assert_eq!(counts, (2, 1), "only the new product is checked");
+    let output = rerun(&grown, &bytes, (2, 1), "only the new product is checked");
     assert!(output.1.contains("products/s/u/product.toml"), "u's warning is shown:\n{}", output.1);
-    assert!(output == run(&grown, None));
 }
 
 #[test]
@@ -124,8 +127,6 @@ fn a_cache_of_another_build_or_unreadable_is_empty() {
     run(&tree, Some(&other));
     assert_eq!(other.counts(), (0, 2));
     for garbage in [&bytes[..bytes.len() / 2], b"not a cache", &[0xff; 64]] {
-        let (output, counts, _) = run_cached(&tree, garbage);
-        assert_eq!(counts, (0, 2));
-        assert!(output == run(&tree, None));
+        rerun(&tree, garbage, (0, 2), "an unreadable cache has nothing");
     }
 }
