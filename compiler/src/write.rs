@@ -5,6 +5,13 @@
 //! Files are written as emit hands them over ([`Staging`] is an
 //! [`emit::Sink`]), so a large mesh's artifacts are never all in memory and
 //! writing overlaps with emitting.
+//!
+//! A file whose bytes equal those of the same file in the old output is not
+//! written again but hard-linked from it: a rebuild that changes a few
+//! products creates a few files, and removing the old output then frees
+//! only what changed. Unchanged files also keep their modification time,
+//! so tools that watch the output (Airflow's DAG processor, make) see only
+//! what changed.
 
 use crate::emit::{self, Artifact};
 use rayon::prelude::*;
@@ -19,6 +26,8 @@ use std::sync::{Mutex, OnceLock};
 pub struct Staging {
     out: PathBuf,
     staging: PathBuf,
+    /// Whether there is an old output to take unchanged files from.
+    reuse: bool,
     created: OnceLock<Result<(), String>>,
     files: AtomicUsize,
     /// The first I/O error, kept as such for the caller.
@@ -33,6 +42,7 @@ impl Staging {
         Staging {
             out: out.to_path_buf(),
             staging: parent.join(format!(".{name}.tmp-{}", std::process::id())),
+            reuse: out.is_dir(),
             created: OnceLock::new(),
             files: AtomicUsize::new(0),
             error: Mutex::new(None),
@@ -52,9 +62,23 @@ impl Staging {
         for d in dirs {
             std::fs::create_dir_all(self.staging.join(d))?;
         }
-        artifacts.par_iter().try_for_each(|a| std::fs::write(self.staging.join(&a.path), &a.contents))?;
+        artifacts.par_iter().try_for_each(|a| self.write_file(&a.path, a.contents.as_bytes()))?;
         self.files.fetch_add(artifacts.len(), Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Writes one file, or links it from the old output when its bytes are
+    /// the same there (falling back to writing where links fail, e.g. on a
+    /// file system without them).
+    fn write_file(&self, path: &str, contents: &[u8]) -> io::Result<()> {
+        let staged = self.staging.join(path);
+        if self.reuse {
+            let old = self.out.join(path);
+            if same_bytes(&old, contents) && std::fs::hard_link(&old, &staged).is_ok() {
+                return Ok(());
+            }
+        }
+        std::fs::write(staged, contents)
     }
 
     /// The staging directory, made once (after removing a stale one).
@@ -170,6 +194,18 @@ fn inside(path: &str) -> io::Result<()> {
         return Err(io::Error::other(format!("refusing to write outside the output directory: {path}")));
     }
     Ok(())
+}
+
+/// Whether the file at `path` holds exactly `contents` (read only when
+/// the sizes agree).
+fn same_bytes(path: &Path, contents: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else { return false };
+    if !file.metadata().is_ok_and(|m| m.len() == contents.len() as u64) {
+        return false;
+    }
+    let mut bytes = Vec::with_capacity(contents.len());
+    file.read_to_end(&mut bytes).is_ok() && bytes == contents
 }
 
 /// Removes a directory tree, its subdirectories in parallel.

@@ -321,3 +321,61 @@ fn any_thread_count_gives_byte_identical_artifacts_and_diagnostics() {
         }
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn a_rebuild_links_unchanged_files_and_writes_what_changed() {
+    use std::os::unix::fs::MetadataExt;
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop-bigquery");
+    let tmp = tempfile::tempdir().unwrap();
+    let mesh = tmp.path().join("mesh");
+    copy_tree(&example, &mesh, false);
+    let out = tmp.path().join("out");
+    let inodes = |dir: &Path| -> std::collections::BTreeMap<String, u64> {
+        walkdir::WalkDir::new(dir)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| (e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned(), e.metadata().unwrap().ino()))
+            .collect()
+    };
+    assert!(build(&mesh, &out).status.success());
+    let (first, first_inodes) = (read_all(&out), inodes(&out));
+
+    // Nothing changed: every per-product file is the old one.
+    assert!(build(&mesh, &out).status.success());
+    assert_eq!(read_all(&out), first);
+    let again = inodes(&out);
+    let per_product = |path: &String| path.starts_with("bigquery/") || path.starts_with("airflow/");
+    assert!(first_inodes.keys().filter(|p| per_product(p)).count() > 20);
+    for (path, ino) in first_inodes.iter().filter(|(p, _)| per_product(p)) {
+        assert_eq!(again.get(path), Some(ino), "{path} was written again though unchanged");
+    }
+
+    // One product's description changes: its files are new, the others kept,
+    // and the output is what a fresh build writes.
+    let toml = mesh.join("products/checkout/orders/product.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, text.replace("Orders placed in the web shop", "Orders placed online")).unwrap();
+    assert!(build(&mesh, &out).status.success());
+    let fresh = tmp.path().join("fresh");
+    assert!(build(&mesh, &fresh).status.success());
+    let rebuilt = read_all(&out);
+    assert_eq!(rebuilt, read_all(&fresh));
+    let after = inodes(&out);
+    let (mut kept, mut rewritten) = (0, 0);
+    for ((path, bytes), (old_path, old_bytes)) in rebuilt.iter().zip(&first) {
+        assert_eq!(path, old_path);
+        if !per_product(path) {
+            continue;
+        }
+        if bytes == old_bytes {
+            assert_eq!(after[path], first_inodes[path], "{path} is unchanged but was written again");
+            kept += 1;
+        } else {
+            assert_ne!(after[path], first_inodes[path], "{path} changed but kept its old file");
+            rewritten += 1;
+        }
+    }
+    assert!(kept > 20 && rewritten >= 1, "kept {kept}, rewritten {rewritten}");
+}
