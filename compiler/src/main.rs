@@ -113,6 +113,9 @@ enum Command {
         /// Output: a tree, or JSON, DOT or Mermaid for tools.
         #[arg(long, value_enum, default_value = "text")]
         format: LineageFormat,
+        /// Check every product again: neither read nor write the check cache (target/dpc-cache).
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Explain a diagnostic code, or list every code.
     Explain {
@@ -148,9 +151,9 @@ fn main() -> ExitCode {
             run(&mesh, out, true, base)
         }
         Command::Diff { mesh, base, base_manifest, today } => diff(&mesh, base, base_manifest, today),
-        Command::Lineage { selector, upstream: _, downstream, depth, filters, path, format } => {
+        Command::Lineage { selector, upstream: _, downstream, depth, filters, path, format, no_cache } => {
             let direction = if downstream { Direction::Downstream } else { Direction::Upstream };
-            lineage(&selector, direction, depth, filters, path, format)
+            lineage(&selector, direction, depth, filters, path, no_cache, format)
         }
         Command::Explain { code, list, functions } => explain(code, list, functions),
         Command::Init { dir, name, target } => {
@@ -165,17 +168,15 @@ fn usage_error(message: &str) -> ExitCode {
 }
 
 /// The mesh root (from `-C` or the current directory up) and its files.
-fn read_mesh(path: &Option<PathBuf>) -> Result<(PathBuf, load::SourceTree), ExitCode> {
+/// The mesh at (or above) `path`, and its check cache (unless `no_cache`)
+/// read meanwhile.
+fn read_mesh_and_cache(
+    path: &Option<PathBuf>,
+    no_cache: bool,
+) -> Result<(PathBuf, load::SourceTree, Option<CacheFile>), ExitCode> {
     let root = mesh_root(path)?;
-    let tree = load::read_tree(&root).map_err(|e| usage_error(&e.to_string()))?;
-    Ok((root, tree))
-}
-
-/// [`read_mesh`], and its check cache read meanwhile.
-fn read_mesh_and_cache(args: &MeshArgs) -> Result<(PathBuf, load::SourceTree, Option<CacheFile>), ExitCode> {
-    let root = mesh_root(&args.path)?;
     let (tree, cache) = std::thread::scope(|s| {
-        let cache = s.spawn(|| CacheFile::open(&root, args));
+        let cache = s.spawn(|| (!no_cache).then(|| CacheFile::open(&root)));
         let tree = load::read_tree(&root).map_err(|e| usage_error(&e.to_string()));
         (tree, cache.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
     });
@@ -204,13 +205,17 @@ fn lineage(
     depth: Option<usize>,
     filters: bool,
     path: Option<PathBuf>,
+    no_cache: bool,
     format: LineageFormat,
 ) -> ExitCode {
-    let (root, tree) = match read_mesh(&path) {
+    let (root, tree, cache) = match read_mesh_and_cache(&path, no_cache) {
         Ok(t) => t,
         Err(code) => return code,
     };
-    let c = dpc::compile(tree, false);
+    let c = dpc::compile_with_threads(tree, false, 0, cache.as_ref().map(|c| &c.cache));
+    if let Some(cache) = cache {
+        cache.save();
+    }
     if c.has_errors() {
         report(&c, Format::Human, &root);
         eprintln!("error: lineage needs a mesh without errors");
@@ -284,7 +289,7 @@ impl std::io::Write for Keep<'_> {
 fn diff(args: &MeshArgs, base: Option<String>, base_manifest: Option<PathBuf>, today: Option<String>) -> ExitCode {
     // The base at a revision is mostly the same products as the head: the
     // cache serves both.
-    let (root, tree, cache) = match read_mesh_and_cache(args) {
+    let (root, tree, cache) = match read_mesh_and_cache(&args.path, args.no_cache) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -424,7 +429,7 @@ type Base = (Option<String>, Option<PathBuf>);
 
 fn run(args: &MeshArgs, out: Option<PathBuf>, build: bool, base: Option<Base>) -> ExitCode {
     let started = std::time::Instant::now();
-    let (root, tree, cache) = match read_mesh_and_cache(args) {
+    let (root, tree, cache) = match read_mesh_and_cache(&args.path, args.no_cache) {
         Ok(t) => t,
         Err(code) => return code,
     };
@@ -502,10 +507,7 @@ struct CacheFile {
 }
 
 impl CacheFile {
-    fn open(root: &Path, args: &MeshArgs) -> Option<CacheFile> {
-        if args.no_cache {
-            return None;
-        }
+    fn open(root: &Path) -> CacheFile {
         let path = root.join("target").join("dpc-cache").join("check");
         let exe = std::env::current_exe().and_then(std::fs::metadata);
         let stamp = exe.map(|m| (m.len(), m.modified().ok())).ok();
@@ -514,7 +516,7 @@ impl CacheFile {
             Ok(bytes) => CheckCache::from_bytes(&bytes, &build),
             Err(_) => CheckCache::empty(),
         };
-        Some(CacheFile { path, build, cache })
+        CacheFile { path, build, cache }
     }
 
     /// Writes this run's entries, if they changed, whole or not at all

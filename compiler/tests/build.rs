@@ -217,7 +217,9 @@ fn json_diagnostics_carry_code_file_line_and_labels() {
 
 #[test]
 fn lineage_command_walks_across_products() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop-bigquery");
+    let tmp = tempfile::tempdir().unwrap();
+    let example = tmp.path().join("shop");
+    copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop-bigquery"), &example, false);
     let run = |args: &[&str]| {
         let out =
             Command::new(env!("CARGO_BIN_EXE_dpc")).arg("lineage").arg("-C").arg(&example).args(args).output().unwrap();
@@ -231,6 +233,11 @@ fn lineage_command_walks_across_products() {
          └── customers.profiles.profiles.email  [pii]\n    \
          └── customers.profiles:accounts.email  [pii]\n"
     );
+    // The first run left a check cache; the next takes the mesh from it.
+    let cache = example.join("target/dpc-cache/check");
+    let written = std::fs::metadata(&cache).and_then(|m| m.modified()).unwrap();
+    assert_eq!(run(&["marketing.email_audience.email_audience.email"]), (code, text));
+    assert_eq!(std::fs::metadata(&cache).and_then(|m| m.modified()).unwrap(), written, "nothing new to cache");
     let (_, down) = run(&["customers.profiles.profiles.email", "--downstream"]);
     assert!(down.contains("└── marketing.email_audience.email_audience.email"), "{down}");
     let (_, json) = run(&["fulfillment.shipments.shipments.order_id", "--format", "json", "--depth", "1"]);
