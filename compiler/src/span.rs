@@ -63,10 +63,16 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get((line.max(1) - 1) as usize) else {
             return self.text.len();
         };
-        let rest = &self.text[start..];
-        let line_len = rest.find('\n').unwrap_or(rest.len());
+        // The line ends before the next one starts (or at the end of the text).
+        let end = self.line_starts.get(line.max(1) as usize).map_or(self.text.len(), |&next| next - 1);
+        let text = &self.text[start..end];
         let chars = column.max(1) as usize - 1;
-        start + rest[..line_len].char_indices().nth(chars).map_or(line_len, |(i, _)| i)
+        // Columns count characters: in ASCII, they are bytes.
+        let ascii = chars.min(text.len());
+        if text.as_bytes()[..ascii].is_ascii() {
+            return start + ascii;
+        }
+        start + text.char_indices().nth(chars).map_or(text.len(), |(i, _)| i)
     }
 }
 
@@ -110,5 +116,16 @@ mod tests {
         // column 10 of line 1 is the closing quote, after a 2-byte character
         assert_eq!(&f.text[f.offset(1, 10)..f.offset(1, 11)], "'");
         assert_eq!(f.offset(9, 1), f.text.len());
+    }
+
+    #[test]
+    fn offset_clamps_a_column_past_the_end_of_its_line() {
+        let f = SourceFile::new("a.sql".into(), "ab\r\nxé\nlast".into());
+        assert_eq!(f.offset(1, 3), 2, "the carriage return is a character of the line");
+        assert_eq!(f.offset(1, 9), 3, "clamped before the newline");
+        assert_eq!(f.offset(2, 2), 5);
+        assert_eq!(f.offset(2, 9), 7, "clamped after the 2-byte character");
+        assert_eq!(f.offset(3, 3), 10);
+        assert_eq!(f.offset(3, 99), f.text.len());
     }
 }

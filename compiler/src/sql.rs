@@ -169,15 +169,21 @@ fn syntax_error(map: &SpanMap, message: &str) -> Diagnostic {
 /// that is one name) is read back by the checker ([`typed_array_literal`]);
 /// any other shape would be misread, so it is rejected.
 fn find_misparse(map: &SpanMap, query: &Query) -> Option<Diagnostic> {
+    // The shape needs the word ARRAY with a `<` after it: most queries
+    // have none, and walking every expression is not free.
+    let text = map.source.text.as_bytes();
+    let first_array = text.windows(5).position(|w| w.eq_ignore_ascii_case(b"ARRAY"))?;
+    if !text[first_array..].contains(&b'<') {
+        return None;
+    }
+    // Expressions are visited parent first: a readable literal is seen
+    // before the `ARRAY < T` node inside it.
     let mut readable: Vec<*const Expr> = vec![];
+    let mut found = None;
     let _ = sqlparser::ast::visit_expressions(query, |e: &Expr| {
         if let Some((_, inner)) = typed_array_literal(e) {
             readable.push(inner as *const Expr);
         }
-        ControlFlow::<()>::Continue(())
-    });
-    let mut found = None;
-    let _ = sqlparser::ast::visit_expressions(query, |e: &Expr| {
         let misread = matches!(e, Expr::BinaryOp { left, op: BinaryOperator::Lt, .. }
             if matches!(&**left, Expr::Identifier(i) if i.value.eq_ignore_ascii_case("ARRAY") && i.quote_style.is_none()));
         if misread && !readable.contains(&(e as *const Expr)) {

@@ -670,7 +670,7 @@ impl Target for Athena {
     }
 
     fn is_reserved(&self, word: &str) -> bool {
-        RESERVED.binary_search(&word.to_ascii_uppercase().as_str()).is_ok()
+        super::is_listed_keyword(RESERVED, word)
     }
 
     fn quote_ident(&self, name: &str) -> String {
@@ -874,6 +874,9 @@ mod tests {
     #[test]
     fn reserved_words_are_sorted_for_binary_search() {
         assert!(RESERVED.windows(2).all(|w| w[0] < w[1]));
+        let athena = Athena::get();
+        assert!(athena.is_reserved("select") && athena.is_reserved("Select") && athena.is_reserved("SELECT"));
+        assert!(!athena.is_reserved("selected") && !athena.is_reserved("") && !athena.is_reserved("sel"));
     }
 
     #[test]

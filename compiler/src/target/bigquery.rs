@@ -467,7 +467,7 @@ impl Target for BigQuery {
     }
 
     fn is_reserved(&self, word: &str) -> bool {
-        RESERVED.binary_search(&word.to_ascii_uppercase().as_str()).is_ok()
+        super::is_listed_keyword(RESERVED, word)
     }
 
     fn quote_ident(&self, name: &str) -> String {
