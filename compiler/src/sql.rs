@@ -106,7 +106,7 @@ pub fn parse_query(file: FileId, source: &SourceFile, target: &dyn Target) -> Re
 fn corresponding_as_by_name<'t>(text: &'t str, target: &dyn Target) -> (std::borrow::Cow<'t, str>, Vec<usize>) {
     use sqlparser::tokenizer::{Token, Tokenizer};
     // Tokenizing twice is not free: only where the word occurs at all.
-    if !text.as_bytes().windows(13).any(|w| w.eq_ignore_ascii_case(b"CORRESPONDING")) {
+    if find_ignore_case(text.as_bytes(), b"CORRESPONDING").is_none() {
         return (text.into(), vec![]);
     }
     let Ok(tokens) = Tokenizer::new(target.dialect(), text).tokenize_with_location() else {
@@ -130,6 +130,13 @@ fn corresponding_as_by_name<'t>(text: &'t str, target: &dyn Target) -> (std::bor
         previous = Some(&t.token);
     }
     (out.into(), offsets)
+}
+
+/// Where `word` (upper case ASCII) first occurs in `text`, in any case.
+fn find_ignore_case(text: &[u8], word: &[u8]) -> Option<usize> {
+    let (first, rest) = word.split_first()?;
+    memchr::memchr2_iter(*first, first.to_ascii_lowercase(), text)
+        .find(|&i| text.get(i + 1..i + word.len()).is_some_and(|w| w.eq_ignore_ascii_case(rest)))
 }
 
 /// The first common dialect that parses the text, if the target's did not.
@@ -172,7 +179,7 @@ fn find_misparse(map: &SpanMap, query: &Query) -> Option<Diagnostic> {
     // The shape needs the word ARRAY with a `<` after it: most queries
     // have none, and walking every expression is not free.
     let text = map.source.text.as_bytes();
-    let first_array = text.windows(5).position(|w| w.eq_ignore_ascii_case(b"ARRAY"))?;
+    let first_array = find_ignore_case(text, b"ARRAY")?;
     if !text[first_array..].contains(&b'<') {
         return None;
     }
@@ -212,5 +219,18 @@ pub fn typed_array_literal(e: &Expr) -> Option<(&sqlparser::ast::Ident, &Expr)> 
     match (&**ty, &**right) {
         (Expr::Identifier(t), Expr::Array(_)) if is_array && t.quote_style.is_none() => Some((t, &**left)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_ignore_case;
+
+    #[test]
+    fn finds_a_word_in_any_case() {
+        assert_eq!(find_ignore_case(b"SELECT x FROM a UNION ALL corresponding SELECT", b"CORRESPONDING"), Some(26));
+        assert_eq!(find_ignore_case(b"cast(x AS Array<INT64>)", b"ARRAY"), Some(10));
+        assert_eq!(find_ignore_case(b"arra", b"ARRAY"), None, "cut off at the end of the text");
+        assert_eq!(find_ignore_case(b"SELECT 1", b"ARRAY"), None);
     }
 }

@@ -118,6 +118,15 @@ impl Cron {
     pub fn longest_gap(&self) -> Option<u64> {
         let times: Vec<i64> =
             self.hours.iter().flat_map(|h| self.minutes.iter().map(move |m| i64::from(h * 60 + m))).collect();
+        let every_day =
+            !self.days_restricted && !self.weekdays_restricted && (1..=12).all(|m| self.months.contains(&m));
+        if every_day {
+            // The same times every day (most schedules): the gaps within a
+            // day, and the one over midnight, without walking the calendar.
+            let within = times.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+            let overnight = times.first()? + 1440 - times.last()?;
+            return Some(within.max(overnight) as u64 * 60);
+        }
         let start = 19_723; // 2024-01-01
         let mut last: Option<i64> = None;
         let mut longest = 0;
@@ -165,6 +174,10 @@ mod tests {
         assert_eq!(gap("0 0 1 * *"), 31 * 86_400);
         assert_eq!(gap("0 0 29 2 *"), (366 + 365 * 3) * 86_400); // leap days only
         assert_eq!(gap("0 7 * * mon"), 7 * 86_400);
+        assert_eq!(gap("30 1,22 * * *"), 21 * 3600);
+        assert_eq!(gap("0 9-17 * * *"), 16 * 3600); // 17:00 to 09:00
+        assert_eq!(gap("0 3 * 1-12 *"), 86_400);
+        assert_eq!(gap("0 3 * 1-11 *"), 32 * 86_400); // 30 November to 1 January
     }
 
     #[test]
