@@ -134,13 +134,13 @@ pub fn target_for(kind: TargetKind) -> &'static dyn Target {
     }
 }
 
-/// Whether a literal is a character string, in any of the quotings.
-/// Whether `word` is in `list` (upper case, sorted), in any case. Called for
-/// every identifier the emitters write, so it does not allocate.
+/// Whether `word` is in `list` (upper case, sorted), in any case. The
+/// checker asks for every bare identifier, so it does not allocate.
 pub fn is_listed_keyword(list: &[&str], word: &str) -> bool {
     list.binary_search_by(|k| k.bytes().cmp(word.bytes().map(|b| b.to_ascii_uppercase()))).is_ok()
 }
 
+/// Whether a literal is a character string, in any of the quotings.
 pub fn is_string_literal(value: &Value) -> bool {
     matches!(
         value,
